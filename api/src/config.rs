@@ -1,0 +1,212 @@
+//! Configuration: defaults, then a TOML file, then environment variables, then CLI flags.
+//!
+//! This is the only module that reads the environment. The file is `--config PATH`,
+//! `$ZHONGTAI_CONFIG`, or `./zhongtai.toml` when present. Storage options may hold secrets
+//! (S3 keys); they are never printed: `Debug` shows their names only.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use warehouse::LakeConfig;
+
+/// Env variables passed to the object store when set (the usual AWS settings).
+const STORAGE_ENV: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ALLOW_HTTP",
+    "AWS_S3_ALLOW_UNSAFE_RENAME",
+    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+];
+
+/// The config file's shape.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    lake: FileLake,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileLake {
+    url: Option<String>,
+    #[serde(default)]
+    storage_options: HashMap<String, String>,
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Folder for local state (the lake by default, the demo ledger).
+    pub data_dir: PathBuf,
+    pub lake: LakeConfig,
+    /// Where the configuration came from, for `--help`-style reporting.
+    pub file: Option<PathBuf>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("lake", &self.lake)
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// Errors while loading configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: String, message: String },
+}
+
+/// Flags that override everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub lake: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration with the documented precedence.
+    pub fn load(flags: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_with(flags, |k| std::env::var(k).ok())
+    }
+
+    /// [`Config::load`] with an explicit environment (for tests).
+    pub fn load_with(
+        flags: &Overrides,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let path = flags
+            .config
+            .clone()
+            .or_else(|| env("ZHONGTAI_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                Path::new("zhongtai.toml")
+                    .exists()
+                    .then(|| PathBuf::from("zhongtai.toml"))
+            });
+        let file = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| env("ZHONGTAI_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("zhongtai-data"));
+        let url = flags
+            .lake
+            .clone()
+            .or_else(|| env("ZHONGTAI_LAKE_URL"))
+            .or(file.lake.url)
+            .unwrap_or_else(|| data_dir.join("lake").display().to_string());
+        let mut storage_options = file.lake.storage_options;
+        for key in STORAGE_ENV {
+            if let Some(v) = env(key) {
+                storage_options.insert((*key).to_string(), v);
+            }
+        }
+        Ok(Config {
+            data_dir,
+            lake: LakeConfig {
+                url,
+                storage_options,
+            },
+            file: path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flag_then_env_then_file_then_default() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("z.toml");
+        std::fs::write(&file, "data_dir = \"/from-file\"\n[lake]\nurl = \"s3://b/p\"\n[lake.storage_options]\nAWS_REGION = \"cn\"\n").expect("write");
+        let flags = Overrides {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let none = |_: &str| None;
+        let c = Config::load_with(&flags, none).expect("load");
+        assert_eq!(c.data_dir, PathBuf::from("/from-file"));
+        assert_eq!(c.lake.url, "s3://b/p");
+        let env = |k: &str| match k {
+            "ZHONGTAI_DATA_DIR" => Some("/from-env".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some("hunter2".to_string()),
+            _ => None,
+        };
+        let c = Config::load_with(&flags, env).expect("load");
+        assert_eq!(c.data_dir, PathBuf::from("/from-env"));
+        let flags = Overrides {
+            data_dir: Some("/flag".into()),
+            lake: None,
+            config: Some(file),
+        };
+        let c = Config::load_with(&flags, env).expect("load");
+        assert_eq!(c.data_dir, PathBuf::from("/flag"));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2"),
+            "secret leaked in Debug: {shown}"
+        );
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY"));
+    }
+
+    #[test]
+    fn default_lake_is_under_the_data_dir_and_bad_files_name_the_path() {
+        let c = Config::load_with(
+            &Overrides {
+                data_dir: Some("d".into()),
+                ..Default::default()
+            },
+            |_| None,
+        )
+        .expect("load");
+        assert_eq!(
+            c.lake.url,
+            Path::new("d").join("lake").display().to_string()
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "colour = 1\n").expect("write");
+        let e = Config::load_with(
+            &Overrides {
+                config: Some(file),
+                ..Default::default()
+            },
+            |_| None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bad.toml"), "{e}");
+    }
+}

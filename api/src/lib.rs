@@ -1,0 +1,33 @@
+//! # api — the top of zhongtai: the `zhongtai` binary's commands, configuration and output
+//!
+//! Codemap:
+//! - `cli`: clap definitions only.
+//! - `config`: TOML + env + flags, the only place that reads the environment.
+//! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`).
+//! - `output`: table / CSV / JSON rendering of Arrow batches.
+//!
+//! The HTTP server lives here too once it exists (see the API issue).
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod output;
+
+use cli::{Cli, Command};
+use config::{Config, Overrides};
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = Config::load(&Overrides {
+        config: cli.config,
+        data_dir: cli.data_dir,
+        lake: cli.lake,
+    })?;
+    tracing::debug!(?cfg, "configuration");
+    match &cli.command {
+        Command::Demo(a) => commands::demo::run(&cfg, a).await,
+        Command::Query(a) => commands::query::run(&cfg, a).await,
+        Command::Import(a) => commands::import::run(&cfg, a).await,
+        Command::Tables(a) => commands::tables::run(&cfg, a).await,
+    }
+}

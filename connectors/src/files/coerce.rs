@@ -1,0 +1,182 @@
+//! Cell → typed value conversion, the same for every file format.
+//!
+//! Money is parsed from text exactly (never through a float): `12.3`, `-0.05`, `1,234.50`,
+//! `¥8` are accepted; a third decimal place is an error, not a rounding. Spreadsheet numbers
+//! are floats in the file format, so they are turned into their shortest decimal text first
+//! (what the user saw) and parsed from that. Naive date-times are Asia/Shanghai wall-clock.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+
+/// One cell as read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    DateTime(NaiveDateTime),
+}
+
+impl Cell {
+    /// The cell as the user would see it, for error messages and reject files.
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) => s.clone(),
+            Cell::Int(i) => i.to_string(),
+            Cell::Float(f) => f.to_string(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::DateTime(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
+        }
+    }
+
+    /// Whether the cell holds nothing (empty or blank text).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+}
+
+pub(crate) fn to_text(c: &Cell) -> String {
+    match c {
+        Cell::Text(s) => s.trim().to_string(),
+        other => other.display(),
+    }
+}
+
+pub(crate) fn to_i64(c: &Cell) -> Result<i64, String> {
+    match c {
+        Cell::Int(i) => Ok(*i),
+        Cell::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(*f as i64),
+        Cell::Float(f) => Err(format!("{f} is not a whole number")),
+        Cell::Text(s) => s
+            .trim()
+            .replace(',', "")
+            .parse::<i64>()
+            .map_err(|_| "is not a whole number".into()),
+        _ => Err("is not a whole number".into()),
+    }
+}
+
+/// Parses a decimal into its raw value at `scale` (fen for money).
+pub(crate) fn to_decimal(c: &Cell, scale: i8) -> Result<i128, String> {
+    let text = match c {
+        Cell::Int(i) => i.to_string(),
+        Cell::Float(f) if f.is_finite() => f.to_string(),
+        Cell::Text(s) => s.trim().to_string(),
+        _ => return Err("is not a number".into()),
+    };
+    parse_decimal(&text, scale)
+}
+
+pub(crate) fn parse_decimal(text: &str, scale: i8) -> Result<i128, String> {
+    let mut s: String = text
+        .chars()
+        .filter(|ch| *ch != ',' && *ch != '¥' && *ch != '￥')
+        .collect();
+    let negative = s.starts_with('-');
+    if negative || s.starts_with('+') {
+        s.remove(0);
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let scale = usize::try_from(scale).unwrap_or(0);
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(int) || (int.is_empty() && digits(frac))) || !(frac.is_empty() || digits(frac)) {
+        return Err("is not a decimal number".into());
+    }
+    if frac.len() > scale {
+        return Err(format!("has more than {scale} decimal places"));
+    }
+    if int.len() > 16 {
+        return Err("is too large".into());
+    }
+    let mut raw: i128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| "is not a decimal number")?
+    };
+    for i in 0..scale {
+        raw = raw * 10 + frac.as_bytes().get(i).map_or(0, |b| i128::from(b - b'0'));
+    }
+    Ok(if negative { -raw } else { raw })
+}
+
+pub(crate) fn to_bool(c: &Cell) -> Result<bool, String> {
+    match c {
+        Cell::Bool(b) => Ok(*b),
+        Cell::Int(0) => Ok(false),
+        Cell::Int(1) => Ok(true),
+        Cell::Float(f) if *f == 0.0 || *f == 1.0 => Ok(*f == 1.0),
+        Cell::Text(s) => match s.trim().to_lowercase().as_str() {
+            "true" | "t" | "yes" | "y" | "1" | "是" => Ok(true),
+            "false" | "f" | "no" | "n" | "0" | "否" => Ok(false),
+            _ => Err("is not true/false".into()),
+        },
+        _ => Err("is not true/false".into()),
+    }
+}
+
+const DATE_FORMATS: &[&str] = &["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d"];
+const DATETIME_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+];
+
+/// Days since 1970-01-01.
+pub(crate) fn to_date32(c: &Cell) -> Result<i32, String> {
+    let date = match c {
+        Cell::DateTime(d) => d.date(),
+        Cell::Text(s) => {
+            let s = s.trim();
+            DATE_FORMATS
+                .iter()
+                .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+                .ok_or_else(|| "is not a date (use YYYY-MM-DD)".to_string())?
+        }
+        _ => return Err("is not a date (use YYYY-MM-DD)".into()),
+    };
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).ok_or("calendar error")?;
+    i32::try_from((date - epoch).num_days()).map_err(|_| "date out of range".into())
+}
+
+/// Microseconds since the epoch (UTC). Text with an offset is taken as written; naive text and
+/// spreadsheet date-times are Asia/Shanghai wall-clock.
+pub(crate) fn to_timestamp_us(c: &Cell) -> Result<i64, String> {
+    let bad =
+        || "is not a date-time (use YYYY-MM-DD HH:MM:SS, Asia/Shanghai, or RFC 3339)".to_string();
+    let naive = match c {
+        Cell::DateTime(d) => *d,
+        Cell::Text(s) => {
+            let s = s.trim();
+            if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+                return Ok(dt.timestamp_micros());
+            }
+            match DATETIME_FORMATS
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            {
+                Some(d) => d,
+                None => {
+                    let d = DATE_FORMATS
+                        .iter()
+                        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+                        .ok_or_else(bad)?;
+                    d.and_time(NaiveTime::MIN)
+                }
+            }
+        }
+        _ => return Err(bad()),
+    };
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&naive)
+        .single()
+        .map(|d| d.timestamp_micros())
+        .ok_or_else(bad)
+}

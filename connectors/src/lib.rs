@@ -1,0 +1,9 @@
+//! # connectors — getting data out of platforms and files, as Arrow
+//!
+//! Everything that reads from outside zhongtai yields Arrow `RecordBatch`es and knows nothing of
+//! the warehouse; `pipelines` joins the two.
+//!
+//! Codemap:
+//! - [`files`]: CSV / XLSX / Parquet imports, read strictly against a target schema.
+
+pub mod files;

@@ -1,0 +1,35 @@
+//! Errors of the pipelines crate, each naming what was being done.
+
+use warehouse::WarehouseError;
+
+/// Result alias for pipelines.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;
+
+/// What went wrong in a pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    #[error(transparent)]
+    Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    File(#[from] connectors::files::FileError),
+    #[error(
+        "the lake already holds data (tables: {tables}); run with --reset to replace it, \
+         or choose another --data-dir"
+    )]
+    LakeNotEmpty { tables: String },
+    #[error("{file}: {count} row(s) have errors, nothing was imported:\n{details}")]
+    Rejected {
+        file: String,
+        count: usize,
+        details: String,
+    },
+    #[error("writing the rejects file {path}: {source}")]
+    RejectsFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}

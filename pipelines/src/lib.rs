@@ -1,0 +1,13 @@
+//! # pipelines — where connectors meet the warehouse
+//!
+//! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
+//! data: imports of files into canonical tables ([`import`]) and the demo world ([`demo`]).
+//!
+//! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
+//! the lake so that tests can compare the two.
+
+pub mod demo;
+mod error;
+pub mod import;
+
+pub use error::{PipelineError, Result};

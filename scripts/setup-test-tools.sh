@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need beyond Rust, idempotently:
+#   - Python `deltalake` + `pyarrow`: the independent reader proving the lake is standard Delta.
+#   - `s3s-fs`: a real S3-compatible server on loopback for the S3 lake test.
+# Everything comes from the package registries (PyPI, crates.io) by name and version.
+set -euo pipefail
+
+PYTHON=${ZHONGTAI_PYTHON:-python3}
+if ! "$PYTHON" -c 'import deltalake, pyarrow' 2>/dev/null; then
+  echo "setup: installing Python deltalake and pyarrow" >&2
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check 'deltalake==1.6.6' 'pyarrow>=18'
+fi
+
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ ! -x "$CARGO_BIN/s3s-fs" ]; then
+  # 0.14.1 is the newest s3s-fs that builds with Rust 1.95 (later ones need 1.96).
+  echo "setup: installing s3s-fs 0.14.1 (about 3 minutes on 2 cores)" >&2
+  cargo install --quiet s3s-fs@0.14.1 --features binary
+fi

@@ -1,0 +1,142 @@
+//! The demo world in the lake equals the generator's own ledger.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::support::{Lake, fen, int, s};
+
+#[test]
+fn demo_totals_match_the_generators_ledger_per_shop_and_day() {
+    let lake = Lake::new();
+    let out = lake.ok(&[
+        "demo",
+        "--orders",
+        "12000",
+        "--skus",
+        "400",
+        "--days",
+        "100",
+        "--end-date",
+        "2026-11-24",
+    ]);
+    assert!(
+        out.contains("zhongtai query"),
+        "summary says how to look: {out}"
+    );
+    let ledger: Value = serde_json::from_slice(
+        &std::fs::read(lake.path().join("demo-ledger.json")).expect("ledger"),
+    )
+    .expect("json");
+
+    // The must-show query, per shop.
+    let rows = lake.query(
+        "select shop_id, count(*) as n, sum(pay_amount) as paid from orders group by 1 order by 1",
+    );
+    let mut per_shop: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (shop, days) in ledger["orders"].as_object().expect("orders") {
+        for v in days.as_object().expect("days").values() {
+            let e = per_shop.entry(shop.clone()).or_default();
+            e.0 += int(&v[0]);
+            e.1 += int(&v[1]);
+        }
+    }
+    let got: BTreeMap<String, (i64, i64)> = rows
+        .iter()
+        .map(|r| (s(&r["shop_id"]), (int(&r["n"]), fen(&r["paid"]))))
+        .collect();
+    assert_eq!(got, per_shop);
+    assert_eq!(got.values().map(|v| v.0).sum::<i64>(), 12_000);
+    // The summary printed the same totals.
+    for (shop, (_, paid)) in &per_shop {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(shop.as_str()))
+            .expect("shop line in summary");
+        assert!(line.ends_with(&pipelines::demo::yuan(*paid)), "{line}");
+    }
+
+    // Per shop and Asia/Shanghai business day, including orders placed between 00:00 and 08:00
+    // local time (the previous UTC day).
+    let rows = lake.query("select shop_id, cast(order_date as varchar) as d, count(*) as n, sum(pay_amount) as paid from orders group by 1, 2");
+    let mut n = 0;
+    for r in &rows {
+        let want = &ledger["orders"][s(&r["shop_id"])][s(&r["d"])];
+        assert_eq!(
+            (int(&r["n"]), fen(&r["paid"])),
+            (int(&want[0]), int(&want[1])),
+            "{r:?}"
+        );
+        n += 1;
+    }
+    assert_eq!(
+        n,
+        ledger["orders"]
+            .as_object()
+            .expect("o")
+            .values()
+            .map(|d| d.as_object().expect("d").len())
+            .sum::<usize>()
+    );
+    let early =
+        lake.query("select count(*) as n from orders where order_date <> cast(created_at as date)");
+    assert!(
+        int(&early[0]["n"]) > 0,
+        "some orders fall before 08:00 Shanghai time"
+    );
+
+    // Money sums of other tables equal the ledger to the fen.
+    for (key, want) in ledger["money"].as_object().expect("money") {
+        let (table, col) = key.split_once('.').expect("table.column");
+        let r = lake.query(&format!("select sum({col}) as s from {table}"));
+        assert_eq!(fen(&r[0]["s"]), int(want), "{key}");
+    }
+
+    // `tables` lists every canonical table with the rows the generator wrote.
+    let tables = lake.tables();
+    for def in warehouse::schema::CATALOG {
+        let (rows, _) = tables
+            .get(def.name)
+            .unwrap_or_else(|| panic!("{} missing from `tables`", def.name));
+        assert_eq!(*rows as i64, int(&ledger["rows"][def.name]), "{}", def.name);
+    }
+
+    // A second demo refuses to double the data; --reset replaces it.
+    let err = lake.fails(&["demo", "--orders", "100", "--end-date", "2026-11-24"]);
+    assert!(err.contains("--reset"), "{err}");
+    lake.ok(&[
+        "demo",
+        "--orders",
+        "500",
+        "--skus",
+        "50",
+        "--days",
+        "30",
+        "--end-date",
+        "2026-11-24",
+        "--reset",
+    ]);
+    assert_eq!(
+        int(&lake.query("select count(*) as n from orders")[0]["n"]),
+        500
+    );
+}
+
+#[test]
+fn query_is_read_only() {
+    let lake = Lake::new();
+    for sql in [
+        "create table x as select 1",
+        "insert into shops select * from shops",
+        "drop table orders",
+        "copy (select 1) to '/tmp/x.csv'",
+    ] {
+        let err = lake.fails(&["query", sql]);
+        assert!(
+            err.contains("not supported") || err.contains("error"),
+            "{sql}: {err}"
+        );
+    }
+    let err = lake.fails(&["query", "select * from no_such_table"]);
+    assert!(err.contains("no_such_table"), "{err}");
+}

@@ -1,0 +1,34 @@
+//! # warehouse — the lakehouse under zhongtai
+//!
+//! Owns storage: the canonical e-commerce tables as Delta Lake tables on an object store
+//! (a local folder by default, S3 when configured), and the DataFusion session that queries
+//! them. It is the only crate that touches storage; others hand it Arrow `RecordBatch`es.
+//!
+//! Codemap:
+//! - [`schema`]: the canonical tables as data ([`schema::CATALOG`]) and their conventions.
+//! - `location`: where the lake lives ([`LakeConfig`], [`LakeLocation`]).
+//! - `lake`: the [`Warehouse`] facade: open, create tables, load versions, table info.
+//! - `write`: [`Appender`] (streaming append, one commit) and [`Warehouse::upsert`] (MERGE).
+//! - `conform`: fits incoming batches to a table's schema or says why not.
+//! - `session`: the DataFusion `SessionContext` with every table registered.
+//!
+//! Invariants: every write is one Delta commit; money is `Decimal128(18,2)`; this crate never
+//! depends on `connectors`.
+
+mod conform;
+mod error;
+mod lake;
+mod location;
+pub mod schema;
+mod session;
+mod write;
+
+pub use conform::{conform, conform_to};
+pub use error::{Result, WarehouseError};
+pub use lake::{TableInfo, Warehouse};
+pub use location::{LakeConfig, LakeLocation};
+pub use write::{Appender, CommitTag, WriteReport};
+
+/// Re-exported so callers share this crate's DataFusion and Delta versions.
+pub use datafusion;
+pub use deltalake;

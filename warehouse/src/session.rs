@@ -1,0 +1,71 @@
+//! The DataFusion session over the lake: every canonical table registered by its name.
+//!
+//! Options set here keep money exact: decimal literals parse as decimals, not floats
+//! (see shared guidance on DataFusion and decimals). Older versions of a table can be pinned
+//! for time travel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Result, WarehouseError};
+use crate::lake::Warehouse;
+use crate::schema::CATALOG;
+
+impl Warehouse {
+    /// A session with every table at its latest version.
+    pub async fn session(&self) -> Result<SessionContext> {
+        self.session_at(&HashMap::new()).await
+    }
+
+    /// A session where the tables named in `versions` are read as of that version.
+    pub async fn session_at(&self, versions: &HashMap<String, u64>) -> Result<SessionContext> {
+        for name in versions.keys() {
+            self.def(name)?;
+        }
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .set_bool("datafusion.sql_parser.parse_float_as_decimal", true)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+        let ctx = SessionContext::new_with_config(config);
+        for def in CATALOG {
+            let t = match versions.get(def.name) {
+                Some(v) => self.table_at(def.name, *v).await?,
+                None => self.table(def.name).await?,
+            };
+            t.update_datafusion_session(&ctx.state())
+                .map_err(WarehouseError::delta("registering", def.name))?;
+            let provider = t.table_provider().await.map_err(|e| {
+                WarehouseError::Query(datafusion::error::DataFusionError::External(Box::new(e)))
+            })?;
+            ctx.register_table(def.name, Arc::clone(&provider))?;
+        }
+        Ok(ctx)
+    }
+
+    /// Runs one SQL statement and collects the result.
+    pub async fn query(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session().await?;
+        Ok(ctx.sql(sql).await?.collect().await?)
+    }
+}
+
+impl Warehouse {
+    /// Runs SQL that cannot change anything: DDL, DML and statements such as `SET` or `COPY`
+    /// are refused by the planner. Tables in `versions` are read as of that version.
+    pub async fn query_readonly(
+        &self,
+        sql: &str,
+        versions: &HashMap<String, u64>,
+    ) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session_at(versions).await?;
+        let opts = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        Ok(ctx.sql_with_options(sql, opts).await?.collect().await?)
+    }
+}

@@ -1,0 +1,344 @@
+//! Writes to the lake. Every write is one ACID Delta commit:
+//!
+//! - [`Appender`] streams any number of batches into Parquet files and makes them visible in a
+//!   single commit at [`Appender::commit`]. Dropped without commit, nothing becomes visible
+//!   (the files it wrote are unreferenced and removed by `VACUUM`), so a failed import or a
+//!   crash mid-load commits nothing partial. Memory stays bounded by the row-group size.
+//! - [`Warehouse::upsert`] MERGEs rows by primary key: changed rows replace the old ones,
+//!   new rows are inserted, nothing is doubled.
+//!
+//! A [`CommitTag`] records who wrote the commit and, optionally, an application version (a
+//! sync cursor) stored in the same commit as the data.
+
+use std::collections::HashSet;
+
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+
+use crate::conform::conform;
+use crate::error::{Result, WarehouseError};
+use crate::lake::Warehouse;
+use crate::schema::TableDef;
+
+/// Rows per Parquet row group: small enough to bound memory with many tables open at once.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// What is recorded with a commit.
+#[derive(Debug, Clone, Default)]
+pub struct CommitTag {
+    /// Who wrote the rows: a connector, `import:<file>`, `demo`, an entry form.
+    pub source: String,
+    /// Optional `(app_id, version)` committed atomically with the data (Delta `txn` action).
+    pub app_version: Option<(String, i64)>,
+}
+
+impl CommitTag {
+    /// A tag naming only the writer.
+    pub fn new(source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            app_version: None,
+        }
+    }
+
+    fn properties(&self) -> CommitProperties {
+        let meta = [(
+            "zhongtai.source".to_string(),
+            serde_json::Value::from(self.source.clone()),
+        )];
+        let mut p = CommitProperties::default().with_metadata(meta);
+        if let Some((app, v)) = &self.app_version {
+            p = p.with_application_transaction(Transaction::new(app, *v));
+        }
+        p
+    }
+}
+
+/// The outcome of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Table version after the commit.
+    pub version: u64,
+    /// Rows written (appended, or inserted + updated).
+    pub rows: u64,
+}
+
+/// Streams batches into one table and commits them at once.
+pub struct Appender {
+    def: &'static TableDef,
+    table: DeltaTable,
+    writer: RecordBatchWriter,
+    rows: u64,
+}
+
+impl std::fmt::Debug for Appender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Appender")
+            .field("table", &self.def.name)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl Appender {
+    /// Conforms and writes one batch (not yet visible to readers).
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let batch = conform(self.def, batch)?;
+        self.rows += batch.num_rows() as u64;
+        self.writer
+            .write(batch)
+            .await
+            .map_err(WarehouseError::delta("writing", self.def.name))
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Makes everything written visible in one commit.
+    pub async fn commit(mut self, tag: &CommitTag) -> Result<WriteReport> {
+        let name = self.def.name;
+        if self.rows == 0 {
+            return Ok(WriteReport {
+                version: self.table.version().unwrap_or(0),
+                rows: 0,
+            });
+        }
+        let mut writer = self.writer.with_commit_properties(tag.properties());
+        let version = writer
+            .flush_and_commit(&mut self.table)
+            .await
+            .map_err(WarehouseError::delta("committing", name))?;
+        Ok(WriteReport {
+            version,
+            rows: self.rows,
+        })
+    }
+}
+
+impl Warehouse {
+    /// Starts a streaming append to `table`.
+    pub async fn appender(&self, table: &str) -> Result<Appender> {
+        let def = self.def(table)?;
+        let t = self.table(table).await?;
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_compression(deltalake::parquet::basic::Compression::SNAPPY)
+            .build();
+        let writer = RecordBatchWriter::for_table(&t)
+            .map_err(WarehouseError::delta("starting a write", table))?
+            .with_writer_properties(props);
+        Ok(Appender {
+            def,
+            table: t,
+            writer,
+            rows: 0,
+        })
+    }
+
+    /// Appends batches in one commit.
+    pub async fn append(
+        &self,
+        table: &str,
+        batches: &[RecordBatch],
+        tag: &CommitTag,
+    ) -> Result<WriteReport> {
+        let mut app = self.appender(table).await?;
+        for b in batches {
+            app.write(b).await?;
+        }
+        app.commit(tag).await
+    }
+
+    /// Appends rows in one commit after checking that none of their primary keys exists in the
+    /// table or repeats in the input; the error names the first conflicting key.
+    pub async fn insert_new(
+        &self,
+        table: &str,
+        batches: &[RecordBatch],
+        tag: &CommitTag,
+    ) -> Result<WriteReport> {
+        let def = self.def(table)?;
+        let batches: Vec<RecordBatch> = batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| conform(def, b))
+            .collect::<Result<_>>()?;
+        if batches.is_empty() {
+            return Ok(WriteReport {
+                version: self.version(table).await?,
+                rows: 0,
+            });
+        }
+        ensure_unique_keys(def, &batches)?;
+        let ctx = self.session().await?;
+        let incoming =
+            datafusion::datasource::MemTable::try_new(def.arrow_schema(), vec![batches.clone()])?;
+        ctx.register_table("zhongtai_incoming", std::sync::Arc::new(incoming))?;
+        let on = def
+            .primary_key
+            .iter()
+            .map(|k| format!("t.{k} = s.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let keys = def
+            .primary_key
+            .iter()
+            .map(|k| format!("s.{k}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let clash = ctx
+            .sql(&format!(
+                "SELECT {keys} FROM zhongtai_incoming s JOIN {table} t ON {on} LIMIT 1"
+            ))
+            .await?
+            .collect()
+            .await?;
+        if let Some(b) = clash.iter().find(|b| b.num_rows() > 0) {
+            let opts = FormatOptions::default();
+            let key = b
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).map(|f| f.value(0).to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|source| WarehouseError::Arrow {
+                    op: "formatting keys",
+                    source,
+                })?
+                .join("|");
+            return Err(WarehouseError::Schema {
+                table: table.into(),
+                reason: format!(
+                    "primary key {} = {key} already exists; use upsert mode to change existing rows",
+                    def.primary_key.join(",")
+                ),
+            });
+        }
+        self.append(table, &batches, tag).await
+    }
+
+    /// Deletes every row of a table in one commit (older versions stay readable by time travel).
+    pub async fn truncate(&self, table: &str, tag: &CommitTag) -> Result<WriteReport> {
+        let t = self.table(table).await?;
+        let (t, metrics) = t
+            .delete()
+            .with_commit_properties(tag.properties())
+            .await
+            .map_err(WarehouseError::delta("truncating", table))?;
+        Ok(WriteReport {
+            version: t.version().unwrap_or(0),
+            rows: metrics.num_deleted_rows.unwrap_or(0) as u64,
+        })
+    }
+
+    /// Inserts or replaces rows by primary key, in one commit. The input must not repeat a key.
+    pub async fn upsert(
+        &self,
+        table: &str,
+        batches: &[RecordBatch],
+        tag: &CommitTag,
+    ) -> Result<WriteReport> {
+        let def = self.def(table)?;
+        let batches: Vec<RecordBatch> = batches
+            .iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| conform(def, b))
+            .collect::<Result<_>>()?;
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        if rows == 0 {
+            return Ok(WriteReport {
+                version: self.version(table).await?,
+                rows: 0,
+            });
+        }
+        ensure_unique_keys(def, &batches)?;
+        let ctx = SessionContext::new();
+        let source = ctx.read_batches(batches)?;
+        let on = def
+            .primary_key
+            .iter()
+            .map(|k| format!("t.{k} = s.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let t = self.table(table).await?;
+        let delta = WarehouseError::delta("upserting", table);
+        let (t, _metrics) = t
+            .merge(source, on)
+            .with_source_alias("s")
+            .with_target_alias("t")
+            .with_commit_properties(tag.properties())
+            .when_matched_update(|mut u| {
+                for c in def.columns {
+                    u = u.update(c.name, format!("s.{}", c.name));
+                }
+                u
+            })
+            .and_then(|m| {
+                m.when_not_matched_insert(|mut i| {
+                    for c in def.columns {
+                        i = i.set(c.name, format!("s.{}", c.name));
+                    }
+                    i
+                })
+            })
+            .map_err(WarehouseError::delta("planning an upsert", table))?
+            .await
+            .map_err(delta)?;
+        Ok(WriteReport {
+            version: t.version().unwrap_or(0),
+            rows,
+        })
+    }
+}
+
+/// Errors with the first repeated primary key, since MERGE cannot pick between two source rows.
+fn ensure_unique_keys(def: &TableDef, batches: &[RecordBatch]) -> Result<()> {
+    let opts = FormatOptions::default();
+    let mut seen = HashSet::new();
+    for b in batches {
+        let cols: Vec<ArrayRef> = def
+            .primary_key
+            .iter()
+            .map(|k| b.column_by_name(k).cloned())
+            .collect::<Option<_>>()
+            .ok_or_else(|| WarehouseError::Schema {
+                table: def.name.into(),
+                reason: "primary key missing".into(),
+            })?;
+        let fmts = cols
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &opts))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| WarehouseError::Arrow {
+                op: "formatting keys",
+                source,
+            })?;
+        for row in 0..b.num_rows() {
+            let key = fmts
+                .iter()
+                .map(|f| f.value(row).to_string())
+                .collect::<Vec<_>>()
+                .join("|");
+            if !seen.insert(key.clone()) {
+                return Err(WarehouseError::Schema {
+                    table: def.name.into(),
+                    reason: format!(
+                        "primary key {} = {key} appears more than once in the input",
+                        def.primary_key.join(",")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
