@@ -169,18 +169,13 @@ impl Warehouse {
         tag: &CommitTag,
     ) -> Result<WriteReport> {
         let def = self.def(table)?;
-        let batches: Vec<RecordBatch> = batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(|b| conform(def, b))
-            .collect::<Result<_>>()?;
+        let batches = keyed_input(def, batches)?;
         if batches.is_empty() {
             return Ok(WriteReport {
                 version: self.version(table).await?,
                 rows: 0,
             });
         }
-        ensure_unique_keys(def, &batches)?;
         let ctx = self.session().await?;
         let incoming =
             datafusion::datasource::MemTable::try_new(def.arrow_schema(), vec![batches.clone()])?;
@@ -205,17 +200,7 @@ impl Warehouse {
             .collect()
             .await?;
         if let Some(b) = clash.iter().find(|b| b.num_rows() > 0) {
-            let opts = FormatOptions::default();
-            let key = b
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).map(|f| f.value(0).to_string()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|source| WarehouseError::Arrow {
-                    op: "formatting keys",
-                    source,
-                })?
-                .join("|");
+            let key = key_text(b.columns(), 0)?;
             return Err(WarehouseError::Schema {
                 table: table.into(),
                 reason: format!(
@@ -249,11 +234,7 @@ impl Warehouse {
         tag: &CommitTag,
     ) -> Result<WriteReport> {
         let def = self.def(table)?;
-        let batches: Vec<RecordBatch> = batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(|b| conform(def, b))
-            .collect::<Result<_>>()?;
+        let batches = keyed_input(def, batches)?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
         if rows == 0 {
             return Ok(WriteReport {
@@ -261,7 +242,6 @@ impl Warehouse {
                 rows: 0,
             });
         }
-        ensure_unique_keys(def, &batches)?;
         let ctx = SessionContext::new();
         let source = ctx.read_batches(batches)?;
         let on = def
@@ -301,34 +281,23 @@ impl Warehouse {
     }
 }
 
-/// Errors with the first repeated primary key, since MERGE cannot pick between two source rows.
-fn ensure_unique_keys(def: &TableDef, batches: &[RecordBatch]) -> Result<()> {
-    let opts = FormatOptions::default();
+/// Conforms the non-empty batches to the table and checks that the input repeats no primary
+/// key (MERGE could not choose between two source rows, and an append would double a row).
+fn keyed_input(def: &TableDef, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    let batches: Vec<RecordBatch> = batches
+        .iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| conform(def, b))
+        .collect::<Result<_>>()?;
     let mut seen = HashSet::new();
-    for b in batches {
-        let cols: Vec<ArrayRef> = def
+    for b in &batches {
+        let keys: Vec<ArrayRef> = def
             .primary_key
             .iter()
-            .map(|k| b.column_by_name(k).cloned())
-            .collect::<Option<_>>()
-            .ok_or_else(|| WarehouseError::Schema {
-                table: def.name.into(),
-                reason: "primary key missing".into(),
-            })?;
-        let fmts = cols
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref() as &dyn Array, &opts))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| WarehouseError::Arrow {
-                op: "formatting keys",
-                source,
-            })?;
+            .filter_map(|k| b.column_by_name(k).cloned())
+            .collect();
         for row in 0..b.num_rows() {
-            let key = fmts
-                .iter()
-                .map(|f| f.value(row).to_string())
-                .collect::<Vec<_>>()
-                .join("|");
+            let key = key_text(&keys, row)?;
             if !seen.insert(key.clone()) {
                 return Err(WarehouseError::Schema {
                     table: def.name.into(),
@@ -340,5 +309,22 @@ fn ensure_unique_keys(def: &TableDef, batches: &[RecordBatch]) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(batches)
+}
+
+/// The key columns of one row as `a|b`, for messages and duplicate detection.
+fn key_text(columns: &[ArrayRef], row: usize) -> Result<String> {
+    let opts = FormatOptions::default();
+    let parts = columns
+        .iter()
+        .map(|c| {
+            ArrayFormatter::try_new(c.as_ref() as &dyn Array, &opts)
+                .map(|f| f.value(row).to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| WarehouseError::Arrow {
+            op: "formatting keys",
+            source,
+        })?;
+    Ok(parts.join("|"))
 }
