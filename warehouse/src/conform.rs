@@ -86,14 +86,14 @@ pub fn conform_to(table: &str, target: &SchemaRef, batch: &RecordBatch) -> Resul
 /// in any unit or zone (they are instants). Floats never become money.
 fn castable(from: &DataType, to: &DataType) -> bool {
     use DataType::*;
-    match (from, to) {
-        (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64) => true,
-        (Int8 | Int16 | Int32 | Int64 | Decimal128(_, _), Decimal128(_, _)) => true,
-        (Timestamp(_, _), Timestamp(_, _)) => true,
-        (Date64, Date32) => true,
-        (Utf8View | LargeUtf8, Utf8) => true,
-        _ => false,
-    }
+    matches!(
+        (from, to),
+        (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64)
+            | (Int8 | Int16 | Int32 | Int64 | Decimal128(_, _), Decimal128(_, _))
+            | (Timestamp(_, _), Timestamp(_, _))
+            | (Date64, Date32)
+            | (Utf8View | LargeUtf8, Utf8)
+    )
 }
 
 #[cfg(test)]
