@@ -89,7 +89,10 @@ fn castable(from: &DataType, to: &DataType) -> bool {
     matches!(
         (from, to),
         (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64)
-            | (Int8 | Int16 | Int32 | Int64 | Decimal128(_, _), Decimal128(_, _))
+            | (
+                Int8 | Int16 | Int32 | Int64 | Decimal128(_, _),
+                Decimal128(_, _)
+            )
             | (Timestamp(_, _), Timestamp(_, _))
             | (Date64, Date32)
             | (Utf8View | LargeUtf8, Utf8)
