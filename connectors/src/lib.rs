@@ -5,5 +5,7 @@
 //!
 //! Codemap:
 //! - [`files`]: CSV / XLSX / Parquet imports, read strictly against a target schema.
+//! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
 
 pub mod files;
+pub mod sign;
