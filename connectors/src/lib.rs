@@ -5,7 +5,11 @@
 //!
 //! Codemap:
 //! - [`files`]: CSV / XLSX / Parquet imports, read strictly against a target schema.
+//! - [`jushuitan`]: Jushuitan request bodies and response envelopes (pure functions).
+//! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
 //! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
 
 pub mod files;
+pub mod jushuitan;
 pub mod sign;
+pub mod tolerant;

@@ -73,7 +73,7 @@ pub(crate) fn to_decimal(c: &Cell, scale: i8) -> Result<i128, String> {
     parse_decimal(&text, scale)
 }
 
-pub(crate) fn parse_decimal(text: &str, scale: i8) -> Result<i128, String> {
+pub fn parse_decimal(text: &str, scale: i8) -> Result<i128, String> {
     let mut s: String = text
         .chars()
         .filter(|ch| *ch != ',' && *ch != '¥' && *ch != '￥')
