@@ -53,21 +53,7 @@ pub struct Page {
 
 /// Parses a response body, returning the rows under `list_key` (falling back to `datas`).
 pub fn parse_page(body: &[u8], list_key: &str) -> Result<Page, JstError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| JstError::Malformed(e.to_string()))?;
-    let code =
-        tolerant::int(v.get("code")).ok_or_else(|| JstError::Malformed("no `code`".into()))?;
-    let msg = tolerant::text(v.get("msg")).unwrap_or_default();
-    match code {
-        0 => {}
-        10 => return Err(JstError::BadSignature(msg)),
-        100 => return Err(JstError::TokenExpired(msg)),
-        140 => return Err(JstError::BadTimestamp(msg)),
-        199 | 200 => return Err(JstError::RateLimited { code, msg }),
-        _ => return Err(JstError::Api { code, msg }),
-    }
-    let data = v
-        .get("data")
-        .ok_or_else(|| JstError::Malformed("no `data`".into()))?;
+    let data = parse_data(body)?;
     let rows = match data.get(list_key).or_else(|| data.get("datas")) {
         Some(Value::Array(a)) => a.clone(),
         None | Some(Value::Null) => Vec::new(),
@@ -87,6 +73,28 @@ pub fn parse_page(body: &[u8], list_key: &str) -> Result<Page, JstError> {
         page_index,
         has_next,
     })
+}
+
+/// Checks `code` and returns `data` (token calls and pages alike).
+pub fn parse_data(body: &[u8]) -> Result<Value, JstError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| JstError::Malformed(e.to_string()))?;
+    let code =
+        tolerant::int(v.get("code")).ok_or_else(|| JstError::Malformed("no `code`".into()))?;
+    let msg = tolerant::text(v.get("msg")).unwrap_or_default();
+    match code {
+        0 => {}
+        10 => return Err(JstError::BadSignature(msg)),
+        100 => return Err(JstError::TokenExpired(msg)),
+        140 => return Err(JstError::BadTimestamp(msg)),
+        199 | 200 => return Err(JstError::RateLimited { code, msg }),
+        _ => return Err(JstError::Api { code, msg }),
+    }
+    match v {
+        Value::Object(mut m) => m
+            .remove("data")
+            .ok_or_else(|| JstError::Malformed("no `data`".into())),
+        _ => Err(JstError::Malformed("not a JSON object".into())),
+    }
 }
 
 #[cfg(test)]

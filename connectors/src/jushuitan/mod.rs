@@ -4,11 +4,16 @@
 //! - `envelope.rs`: the `{code, msg, data}` response, its pages, and what each error code
 //!   means for a client (refresh the token, back off, or give up).
 //!
-//! The HTTP client, the simulator and the sync on top of these come with the rest of the
-//! connectors issue.
+//! - `client.rs`: [`JstClient`], paced and recovering HTTP calls.
+//! - `sim/`: a faithful gateway simulator on loopback.
+//!
+//! The sync into the lake comes with the rest of the connectors issue.
 
+mod client;
 mod envelope;
 mod request;
+pub mod sim;
 
-pub use envelope::{JstError, Page, parse_page};
+pub use client::{ClientConfig, ClientError, ClientStats, JstClient};
+pub use envelope::{JstError, Page, parse_data, parse_page};
 pub use request::{Credentials, biz_body, token_body};

@@ -1,0 +1,326 @@
+//! The gateway's routes and the checks every call goes through.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::NaiveDateTime;
+use serde_json::{Value, json};
+
+use super::{Fault, SimState};
+use crate::{sign, tolerant};
+
+type Shared = Arc<SimState>;
+type Params = HashMap<String, String>;
+
+pub(crate) fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/openWeb/auth/getInitToken", post(init_token))
+        .route("/openWeb/auth/refreshToken", post(refresh_token))
+        .route("/open/orders/single/query", post(orders))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"code": -1, "msg": "接口不存在"})),
+            )
+        })
+        .with_state(state)
+}
+
+fn reply(code: i64, msg: &str, data: Value) -> Response {
+    axum::Json(json!({"code": code, "msg": msg, "data": data})).into_response()
+}
+
+fn refuse(code: i64, msg: &str) -> Response {
+    reply(code, msg, Value::Null)
+}
+
+/// A refused call: the platform's code and message.
+struct Refusal(i64, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refuse(self.0, &self.1)
+    }
+}
+
+fn refusal(code: i64, msg: &str) -> Refusal {
+    Refusal(code, msg.to_string())
+}
+
+/// Reads a form-encoded body plus query parameters; anything else is refused.
+fn params(headers: &HeaderMap, query: Option<String>, body: &[u8]) -> Result<Params, Refusal> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(refusal(
+            -1,
+            "Content-Type必须为application/x-www-form-urlencoded",
+        ));
+    }
+    let mut p: Params = url::form_urlencoded::parse(body).into_owned().collect();
+    if let Some(q) = query {
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()).into_owned() {
+            p.entry(k).or_insert(v);
+        }
+    }
+    Ok(p)
+}
+
+/// Checks app key, charset, timestamp and signature (and version/token for business calls).
+fn verify(s: &SimState, p: &Params, business: bool) -> Result<(), Refusal> {
+    let stats = &s.stats;
+    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+    if get("app_key") != s.config.app_key || get("sign").is_empty() {
+        stats.bad_sign.fetch_add(1, Ordering::Relaxed);
+        return Err(refusal(10, "验证失败！无效签名"));
+    }
+    if get("charset") != "utf-8" || (business && get("version") != "2") {
+        stats.bad_request.fetch_add(1, Ordering::Relaxed);
+        return Err(refusal(10, "验证失败！charset必须为utf-8，version必须为2"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match get("timestamp").parse::<i64>() {
+        Ok(ts) if (now - ts).unsigned_abs() <= s.config.max_skew.as_secs() => {}
+        _ => {
+            stats.bad_timestamp.fetch_add(1, Ordering::Relaxed);
+            return Err(refusal(
+                140,
+                "验证失败！无效的timestamp，请求最大时间误差15分钟",
+            ));
+        }
+    }
+    let expected = sign::jushuitan(
+        &s.config.app_secret,
+        p.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    if !sign::same_signature(&expected, get("sign")) {
+        stats.bad_sign.fetch_add(1, Ordering::Relaxed);
+        return Err(refusal(10, "验证失败！无效签名"));
+    }
+    if business {
+        let valid = s
+            .lock_tokens()
+            .get(get("access_token"))
+            .is_some_and(|t| t.expires > Instant::now());
+        if !valid {
+            stats.bad_token.fetch_add(1, Ordering::Relaxed);
+            return Err(refusal(
+                100,
+                "验证失败！无效的access_token或access_token已过期",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn issue(s: &SimState, old: Option<&str>) -> Response {
+    let n = s.issued.fetch_add(1, Ordering::Relaxed) + 1;
+    let (access, refresh) = (format!("simtok{n:08}"), format!("simref{n:08}"));
+    if let Some(old) = old {
+        s.lock_tokens().remove(old);
+    }
+    s.grant(&access, &refresh);
+    let ttl = s.config.token_ttl.as_secs();
+    reply(
+        0,
+        "执行成功",
+        json!({"access_token": access, "expires_in": ttl, "refresh_token": refresh, "scope": "all"}),
+    )
+}
+
+async fn init_token(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = match params(&headers, q, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = verify(&s, &p, false) {
+        return r.into_response();
+    }
+    if p.get("grant_type").map(String::as_str) != Some("authorization_code")
+        || p.get("code").is_none_or(String::is_empty)
+    {
+        return refuse(-1, "grant_type或code无效");
+    }
+    issue(&s, None)
+}
+
+async fn refresh_token(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = match params(&headers, q, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = verify(&s, &p, false) {
+        return r.into_response();
+    }
+    let given = p.get("refresh_token").cloned().unwrap_or_default();
+    let old = s
+        .lock_tokens()
+        .iter()
+        .find(|(_, t)| t.refresh == given)
+        .map(|(a, _)| a.clone());
+    match old {
+        Some(old) if p.get("grant_type").map(String::as_str) == Some("refresh_token") => {
+            s.stats.token_refreshes.fetch_add(1, Ordering::Relaxed);
+            issue(&s, Some(&old))
+        }
+        _ => refuse(-1, "refresh_token无效"),
+    }
+}
+
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+async fn orders(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    s.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let fault = s
+        .faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop_front();
+    if let Some(f) = &fault {
+        s.stats.faults.fetch_add(1, Ordering::Relaxed);
+        match f {
+            Fault::ServerError => {
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    "<html><body>502 Bad Gateway</body></html>",
+                )
+                    .into_response();
+            }
+            Fault::Garbage => return (StatusCode::OK, "<html>系统繁忙</html>").into_response(),
+            Fault::Slow(d) => tokio::time::sleep(*d).await,
+            Fault::Throttle => return refuse(199, "调用频次超过限制!请稍后再试"),
+            Fault::ExpireTokens => {
+                for t in s.lock_tokens().values_mut() {
+                    t.expires = Instant::now() - Duration::from_secs(1);
+                }
+            }
+        }
+    }
+    let p = match params(&headers, q, &body) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = verify(&s, &p, true) {
+        return r.into_response();
+    }
+    let token = p.get("access_token").cloned().unwrap_or_default();
+    let admitted = s
+        .limiter
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .admit(&token, Instant::now());
+    if let Err(code) = admitted {
+        s.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return refuse(
+            code,
+            if code == 199 {
+                "调用频次超过限制!请稍后再试"
+            } else {
+                "调用频次超过限制"
+            },
+        );
+    }
+    match query_orders(&s, p.get("biz").map_or("", String::as_str)) {
+        Ok(data) => {
+            s.stats.ok.fetch_add(1, Ordering::Relaxed);
+            reply(0, "执行成功", data)
+        }
+        Err(msg) => {
+            s.stats.bad_request.fetch_add(1, Ordering::Relaxed);
+            refuse(-1, &msg)
+        }
+    }
+}
+
+fn query_orders(s: &SimState, biz: &str) -> Result<Value, String> {
+    let biz: Value = serde_json::from_str(if biz.is_empty() { "{}" } else { biz })
+        .map_err(|_| "biz不是合法的JSON".to_string())?;
+    let page_index = tolerant::int(biz.get("page_index")).unwrap_or(1);
+    let page_size = tolerant::int(biz.get("page_size")).unwrap_or(30);
+    if page_index < 1 {
+        return Err("page_index必须从1开始".into());
+    }
+    if page_size < 1 || page_size > s.config.max_page_size {
+        return Err(format!("page_size不能超过{}", s.config.max_page_size));
+    }
+    let (skip, take) = (((page_index - 1) * page_size) as usize, page_size as usize);
+    let list = |k: &str| {
+        biz.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let so_ids: Vec<String> = list("so_ids")
+        .iter()
+        .filter_map(|v| tolerant::text(Some(v)))
+        .collect();
+    let o_ids: Vec<i64> = list("o_ids")
+        .iter()
+        .filter_map(|v| tolerant::int(Some(v)))
+        .collect();
+    let (rows, count, has_next) = if !so_ids.is_empty() || !o_ids.is_empty() {
+        if so_ids.len() > 20 {
+            return Err("so_ids最多20个".into());
+        }
+        let all = s.world.by_ids(&so_ids, &o_ids);
+        let n = all.len();
+        let rows: Vec<Value> = all.into_iter().skip(skip).take(take).collect();
+        (rows, Some(n), skip + take < n)
+    } else if let Some(start_ts) = tolerant::int(biz.get("start_ts")) {
+        let (rows, more) = s.world.by_ts(start_ts, skip, take);
+        (rows, None, more)
+    } else {
+        let begin = tolerant::text(biz.get("modified_begin"))
+            .ok_or("modified_begin和modified_end不能为空")?;
+        let end = tolerant::text(biz.get("modified_end"))
+            .ok_or("modified_begin和modified_end不能为空")?;
+        let parse = |t: &str| {
+            NaiveDateTime::parse_from_str(t, TIME_FORMAT).map_err(|_| format!("时间格式错误: {t}"))
+        };
+        let (b, e) = (parse(&begin)?, parse(&end)?);
+        if e < b {
+            return Err("modified_end不能早于modified_begin".into());
+        }
+        if (e - b).to_std().unwrap_or_default() > s.config.max_window {
+            return Err("时间间隔不能超过七天".into());
+        }
+        let (rows, n) = s.world.by_window(&begin, &end, skip, take);
+        (rows, Some(n), skip + take < n)
+    };
+    s.stats
+        .rows_served
+        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    let mut data = json!({"page_index": page_index, "page_size": page_size, "has_next": has_next, "orders": rows});
+    if let Some(n) = count {
+        data["data_count"] = Value::from(n);
+        data["page_count"] = Value::from(n.div_ceil(page_size as usize));
+    }
+    Ok(data)
+}

@@ -1,0 +1,216 @@
+//! A faithful Jushuitan gateway on loopback, for tests, benchmarks and `zhongtai simulate`.
+//!
+//! It serves a [`SimWorld`] of orders through the real protocol and is strict enough that a
+//! client bug fails a test (spec sheet §1.11):
+//! - only form-encoded POSTs on known paths;
+//! - `sign` verified (code 10), `timestamp` within the allowed skew (code 140), `version=2`
+//!   and `charset=utf-8` required, the access token known and unexpired (code 100);
+//! - a per-token limiter: 5 requests per second (code 199) and 100 per minute (code 200);
+//! - `biz` validated: both window ends present, span ≤ 7 days, `page_size` ≤ 100 (code -1);
+//! - deterministic paging by `modified` window or by `start_ts`;
+//! - faults on demand ([`Fault`]): HTTP 5xx, garbage bodies, slow answers, throttling bursts,
+//!   token expiry; late modifications of old orders through [`SimWorld::modify`].
+//!
+//! Counters in [`SimStats`] let tests assert, for example, that a client never hit a limit.
+
+mod handlers;
+mod limits;
+mod world;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use world::SimWorld;
+
+/// Gateway rules. [`SimConfig::default`] is the real platform's.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub app_key: String,
+    pub app_secret: String,
+    /// Allowed clock skew of `timestamp`.
+    pub max_skew: Duration,
+    pub max_page_size: i64,
+    pub max_window: Duration,
+    /// Requests per second per token before code 199 (`None`: unlimited).
+    pub per_second: Option<usize>,
+    /// Requests per minute per token before code 200 (`None`: unlimited).
+    pub per_minute: Option<usize>,
+    /// Lifetime of an access token.
+    pub token_ttl: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            app_key: "sim-app-key".into(),
+            app_secret: "sim-app-secret".into(),
+            max_skew: Duration::from_secs(600),
+            max_page_size: 100,
+            max_window: Duration::from_secs(7 * 24 * 3600),
+            per_second: Some(5),
+            per_minute: Some(100),
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl SimConfig {
+    /// The same rules with the rate limits off (benchmarks).
+    pub fn unlimited(mut self) -> Self {
+        self.per_second = None;
+        self.per_minute = None;
+        self
+    }
+}
+
+/// A fault to inject into the next business call(s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 502 with an HTML body.
+    ServerError,
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+    /// Answer after this delay (a client timeout should fire first).
+    Slow(Duration),
+    /// Answer code 199 as if over the limit.
+    Throttle,
+    /// Expire every access token, then answer code 100.
+    ExpireTokens,
+}
+
+/// Request counters.
+#[derive(Debug, Default)]
+pub struct SimStats {
+    pub requests: AtomicU64,
+    pub ok: AtomicU64,
+    pub rows_served: AtomicU64,
+    pub bad_sign: AtomicU64,
+    pub bad_timestamp: AtomicU64,
+    pub bad_token: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub bad_request: AtomicU64,
+    pub faults: AtomicU64,
+    pub token_refreshes: AtomicU64,
+}
+
+impl SimStats {
+    /// A counter's value.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub refresh: String,
+    pub expires: std::time::Instant,
+}
+
+/// Shared state of a running simulator.
+#[derive(Debug)]
+pub struct SimState {
+    pub config: SimConfig,
+    pub world: SimWorld,
+    pub stats: SimStats,
+    pub(crate) tokens: Mutex<HashMap<String, Token>>,
+    pub(crate) faults: Mutex<VecDeque<Fault>>,
+    pub(crate) limiter: Mutex<limits::Limiter>,
+    pub(crate) issued: AtomicU64,
+}
+
+impl SimState {
+    /// A simulator state with one pre-authorised token (as after `getInitToken`).
+    pub fn new(
+        config: SimConfig,
+        world: SimWorld,
+        access_token: &str,
+        refresh_token: &str,
+    ) -> Arc<Self> {
+        let limiter = limits::Limiter::new(config.per_second, config.per_minute);
+        let state = Arc::new(Self {
+            world,
+            stats: SimStats::default(),
+            tokens: Mutex::new(HashMap::new()),
+            faults: Mutex::new(VecDeque::new()),
+            limiter: Mutex::new(limiter),
+            issued: AtomicU64::new(0),
+            config,
+        });
+        state.grant(access_token, refresh_token);
+        state
+    }
+
+    pub(crate) fn grant(&self, access: &str, refresh: &str) {
+        let expires = std::time::Instant::now() + self.config.token_ttl;
+        self.lock_tokens().insert(
+            access.to_string(),
+            Token {
+                refresh: refresh.to_string(),
+                expires,
+            },
+        );
+    }
+
+    pub(crate) fn lock_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, Token>> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues faults for the next business calls, in order.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(faults);
+    }
+}
+
+/// A simulator listening on loopback; it stops when dropped.
+#[derive(Debug)]
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub state: Arc<SimState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RunningSim {
+    /// Binds `127.0.0.1:port` (0 for any free port) and serves `state` in the background.
+    pub async fn start(state: Arc<SimState>, port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let app = handlers::router(Arc::clone(&state));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            addr,
+            state,
+            stop: Some(tx),
+        })
+    }
+
+    /// The gateway's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
