@@ -125,6 +125,19 @@ fn verify(s: &SimState, p: &Params, business: bool) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Parses the form and runs the common checks.
+fn checked(
+    s: &SimState,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: &[u8],
+    business: bool,
+) -> Result<Params, Refusal> {
+    let p = params(headers, query, body)?;
+    verify(s, &p, business)?;
+    Ok(p)
+}
+
 fn issue(s: &SimState, old: Option<&str>) -> Response {
     let n = s.issued.fetch_add(1, Ordering::Relaxed) + 1;
     let (access, refresh) = (format!("simtok{n:08}"), format!("simref{n:08}"));
@@ -145,20 +158,14 @@ async fn init_token(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> Response {
-    let p = match params(&headers, q, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(r) = verify(&s, &p, false) {
-        return r.into_response();
-    }
+) -> Result<Response, Refusal> {
+    let p = checked(&s, &headers, q, &body, false)?;
     if p.get("grant_type").map(String::as_str) != Some("authorization_code")
         || p.get("code").is_none_or(String::is_empty)
     {
-        return refuse(-1, "grant_type或code无效");
+        return Err(refusal(-1, "grant_type或code无效"));
     }
-    issue(&s, None)
+    Ok(issue(&s, None))
 }
 
 async fn refresh_token(
@@ -166,14 +173,8 @@ async fn refresh_token(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
     body: Bytes,
-) -> Response {
-    let p = match params(&headers, q, &body) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(r) = verify(&s, &p, false) {
-        return r.into_response();
-    }
+) -> Result<Response, Refusal> {
+    let p = checked(&s, &headers, q, &body, false)?;
     let given = p.get("refresh_token").cloned().unwrap_or_default();
     let old = s
         .lock_tokens()
@@ -183,9 +184,9 @@ async fn refresh_token(
     match old {
         Some(old) if p.get("grant_type").map(String::as_str) == Some("refresh_token") => {
             s.stats.token_refreshes.fetch_add(1, Ordering::Relaxed);
-            issue(&s, Some(&old))
+            Ok(issue(&s, Some(&old)))
         }
-        _ => refuse(-1, "refresh_token无效"),
+        _ => Err(refusal(-1, "refresh_token无效")),
     }
 }
 
@@ -223,13 +224,10 @@ async fn orders(
             }
         }
     }
-    let p = match params(&headers, q, &body) {
+    let p = match checked(&s, &headers, q, &body, true) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = verify(&s, &p, true) {
-        return r.into_response();
-    }
     let token = p.get("access_token").cloned().unwrap_or_default();
     let admitted = s
         .limiter

@@ -210,3 +210,80 @@ async fn paced_client_never_hits_the_limit_and_uses_the_budget() {
     );
     assert!(SimStats::get(&c.stats.paced) > 0);
 }
+
+#[tokio::test]
+async fn init_token_issues_a_working_token_and_checks_its_inputs() {
+    use crate::jushuitan::{parse_data, token_body};
+    let sim = start(SimConfig::default().unlimited(), 3).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/openWeb/auth/getInitToken", sim.base_url());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let post = |body: String| {
+        http.post(&url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+    };
+    let good = token_body(
+        "sim-app-key",
+        "sim-app-secret",
+        &[("grant_type", "authorization_code"), ("code", "abc123")],
+        now,
+    );
+    let data =
+        parse_data(&post(good).await.expect("post").bytes().await.expect("body")).expect("token");
+    let token = data["access_token"].as_str().expect("token").to_string();
+    // The new token works for business calls.
+    let mut cfg = ClientConfig::new(sim.base_url());
+    cfg.per_second = None;
+    cfg.per_minute = None;
+    let creds = Credentials {
+        app_key: "sim-app-key".into(),
+        app_secret: "sim-app-secret".into(),
+        access_token: token,
+    };
+    let c = JstClient::new(cfg, creds, None);
+    assert_eq!(
+        c.orders_page(BEGIN, END, 1, 10)
+            .await
+            .expect("page")
+            .rows
+            .len(),
+        3
+    );
+    // A stale timestamp and a missing code are refused; so is a JSON body.
+    let stale = token_body(
+        "sim-app-key",
+        "sim-app-secret",
+        &[("grant_type", "authorization_code"), ("code", "abc123")],
+        now - 3600,
+    );
+    assert!(matches!(
+        parse_data(&post(stale).await.expect("post").bytes().await.expect("b")),
+        Err(JstError::BadTimestamp(_))
+    ));
+    let no_code = token_body(
+        "sim-app-key",
+        "sim-app-secret",
+        &[("grant_type", "authorization_code")],
+        now,
+    );
+    assert!(matches!(
+        parse_data(&post(no_code).await.expect("post").bytes().await.expect("b")),
+        Err(JstError::Api { code: -1, .. })
+    ));
+    let json = http
+        .post(&url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(r#"{"app_key":"sim-app-key"}"#);
+    assert!(matches!(
+        parse_data(&json.send().await.expect("post").bytes().await.expect("b")),
+        Err(JstError::Api { code: -1, .. })
+    ));
+}
