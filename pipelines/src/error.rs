@@ -30,6 +30,8 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("reading the source failed: {0}")]
+    Source(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

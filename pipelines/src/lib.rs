@@ -1,7 +1,8 @@
 //! # pipelines — where connectors meet the warehouse
 //!
 //! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
-//! data: imports of files into canonical tables ([`import`]) and the demo world ([`demo`]).
+//! data: imports of files into canonical tables ([`import`]), incremental platform syncs
+//! ([`sync`]) and the demo world ([`demo`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
@@ -9,5 +10,6 @@
 pub mod demo;
 mod error;
 pub mod import;
+pub mod sync;
 
 pub use error::{PipelineError, Result};

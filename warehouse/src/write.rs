@@ -108,7 +108,9 @@ impl Appender {
     /// Makes everything written visible in one commit.
     pub async fn commit(mut self, tag: &CommitTag) -> Result<WriteReport> {
         let name = self.def.name;
-        if self.rows == 0 {
+        // An empty commit is skipped, unless it carries an application version (a sync cursor
+        // that moves past a window with no rows).
+        if self.rows == 0 && tag.app_version.is_none() {
             return Ok(WriteReport {
                 version: self.table.version().unwrap_or(0),
                 rows: 0,

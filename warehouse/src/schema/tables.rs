@@ -97,7 +97,7 @@ pub static CATALOG: &[TableDef] = &[
         col("unit_price", Money, false, "price per unit before discount"),
         col("discount_amount", Money, false, "this line's share of the order discount"),
         col("amount", Money, false, "qty * unit_price - discount_amount"),
-        col("cost_amount", Money, false, "qty * cost price at sale time"),
+        col("cost_amount", Money, true, "qty * cost price at sale time; null when the source does not give it"),
     ]),
     table!("payments", "money received for an order through a payment channel", pk: ["payment_id"], part: [], [
         col("payment_id", Text, false, "payment id"),

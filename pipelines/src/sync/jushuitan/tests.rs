@@ -1,0 +1,247 @@
+//! The sync against the simulator: the lake ends up with exactly the simulated world.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use connectors::jushuitan::sim::{Fault, RunningSim, SimConfig, SimState, SimWorld};
+use connectors::jushuitan::{ClientConfig, Credentials, JstClient};
+use serde_json::{Value, json};
+use warehouse::{LakeConfig, Warehouse};
+
+use super::*;
+
+fn day0() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 1)
+        .expect("date")
+        .and_hms_opt(0, 0, 0)
+        .expect("time")
+}
+
+/// `n` orders over 20 days; amounts in fen chosen so sums are exact; some before 08:00.
+fn world(n: i64) -> Vec<Value> {
+    (1..=n)
+        .map(|i| {
+            let created = day0() + chrono::Duration::minutes(i * 20 * 24 * 60 / n) + chrono::Duration::seconds(i % 60);
+            let modified = created + chrono::Duration::minutes(i % 90);
+            let (q1, p1, q2, p2) = (1 + i % 3, 990 + i % 700, 1, 1990 + i % 50);
+            let (a1, a2) = (q1 * p1 - i % 7, q2 * p2);
+            let freight = if i % 4 == 0 { 800 } else { 0 };
+            let pay = a1 + a2 + freight;
+            let yuan = |f: i64| format!("{}.{:02}", f / 100, f % 100);
+            let t = |d: NaiveDateTime| d.format("%Y-%m-%d %H:%M:%S").to_string();
+            json!({
+                "o_id": i, "so_id": format!("TB{}", 100_000 + i), "shop_id": 10 + i % 3, "shop_site": "Taobao",
+                "status": if i % 10 == 0 { "WaitConfirm" } else { "Sent" },
+                "created": t(created), "order_date": t(created), "modified": t(modified), "pay_date": t(created + chrono::Duration::minutes(2)),
+                "pay_amount": if i % 2 == 0 { json!(yuan(pay)) } else { json!(pay as f64 / 100.0) },
+                "freight": if freight == 0 { json!("") } else { json!(yuan(freight)) },
+                "free_amount": yuan(i % 7), "is_cod": false, "receiver_state": "浙江", "receiver_city": "杭州",
+                "items": [
+                    {"oi_id": i * 10 + 1, "sku_id": format!("SKU{}", i % 50), "qty": q1, "price": yuan(p1), "amount": yuan(a1)},
+                    {"oi_id": i * 10 + 2, "sku_id": "SKU-GIFT", "qty": q2, "price": p2 as f64 / 100.0, "amount": yuan(a2)}
+                ],
+                "pays": [{"pay_id": format!("P{i}"), "outer_pay_id": format!("ALI{i}"), "pay_date": t(created + chrono::Duration::minutes(2)),
+                          "amount": yuan(pay), "payment": "支付宝", "status": "Confirmed"}]
+            })
+        })
+        .collect()
+}
+
+/// `(shop, YYYY-MM-DD) -> (orders, pay fen)` straight from the world's documents.
+fn expected(orders: &[Value]) -> BTreeMap<(String, String), (i64, i64)> {
+    let mut out = BTreeMap::new();
+    for o in orders {
+        let key = (
+            format!("jst:{}", o["shop_id"]),
+            o["created"].as_str().expect("created")[..10].to_string(),
+        );
+        let e = out.entry(key).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += tolerant::fen(o.get("pay_amount"))
+            .expect("amount")
+            .expect("some");
+    }
+    out
+}
+
+async fn lake_totals(wh: &Warehouse) -> BTreeMap<(String, String), (i64, i64)> {
+    use arrow::array::{AsArray, Decimal128Array, Int64Array};
+    let sql = "select shop_id, cast(order_date as varchar) as d, count(*) as n, sum(pay_amount) as s from orders group by 1, 2";
+    let mut out = BTreeMap::new();
+    for b in wh.query(sql).await.expect("query") {
+        let text = |i: usize| {
+            arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8).expect("text")
+        };
+        let (shop, day) = (text(0), text(1));
+        let (shop, day) = (shop.as_string::<i32>(), day.as_string::<i32>());
+        let n = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("n");
+        let s = b
+            .column(3)
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .expect("s");
+        for r in 0..b.num_rows() {
+            out.insert(
+                (shop.value(r).to_string(), day.value(r).to_string()),
+                (n.value(r), s.value(r) as i64),
+            );
+        }
+    }
+    out
+}
+
+async fn count(wh: &Warehouse, table: &str) -> i64 {
+    let b = wh
+        .query(&format!("select count(*) as n from {table}"))
+        .await
+        .expect("count");
+    b[0].column(0)
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("n")
+        .value(0)
+}
+
+fn client(sim: &RunningSim) -> JstClient {
+    let mut cfg = ClientConfig::new(sim.base_url());
+    cfg.per_second = None;
+    cfg.per_minute = None;
+    cfg.backoff = Duration::from_millis(10);
+    cfg.timeout = Duration::from_millis(500);
+    let creds = Credentials {
+        app_key: sim.state.config.app_key.clone(),
+        app_secret: sim.state.config.app_secret.clone(),
+        access_token: "tok".into(),
+    };
+    JstClient::new(cfg, creds, Some("ref".into()))
+}
+
+fn opts(to_day: i64, full: bool) -> SyncOptions {
+    SyncOptions {
+        connector: "jst-test".into(),
+        from: day0(),
+        to: day0() + chrono::Duration::days(to_day),
+        full,
+        window: Duration::from_secs(3 * 24 * 3600),
+        page_size: 100,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
+    let docs = world(1_500);
+    let sim = RunningSim::start(
+        SimState::new(
+            SimConfig::default().unlimited(),
+            SimWorld::new(docs.clone()),
+            "tok",
+            "ref",
+        ),
+        0,
+    )
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let c = client(&sim);
+
+    let r = sync_orders(&wh, &c, &opts(21, false), &|_| {})
+        .await
+        .expect("sync");
+    assert_eq!(r.windows, 7);
+    assert_eq!(lake_totals(&wh).await, expected(&docs));
+    assert_eq!(
+        (
+            count(&wh, "order_items").await,
+            count(&wh, "payments").await
+        ),
+        (3_000, 1_500)
+    );
+    assert_eq!(
+        cursor(&wh, "jst-test").await.expect("cursor"),
+        Some(day0() + chrono::Duration::days(21))
+    );
+
+    // Nothing new: an incremental run reads only the overlap and changes nothing.
+    let versions = wh.version("orders").await.expect("v");
+    let r = sync_orders(&wh, &c, &opts(21, false), &|_| {})
+        .await
+        .expect("again");
+    assert_eq!(
+        r.started_at,
+        Some(day0() + chrono::Duration::days(21) - chrono::Duration::minutes(10))
+    );
+    assert_eq!(count(&wh, "orders").await, 1_500);
+    assert!(wh.version("orders").await.expect("v") <= versions + 1);
+
+    // Late changes on the platform reach the lake on the next run, without duplicates.
+    let later = (day0() + chrono::Duration::days(21) + chrono::Duration::hours(3))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    for id in [3, 700, 1_499] {
+        assert!(
+            sim.state
+                .world
+                .modify(id, &later, |o| o["status"] = json!("Cancelled"))
+        );
+    }
+    sync_orders(&wh, &c, &opts(22, false), &|_| {})
+        .await
+        .expect("late");
+    let closed = wh
+        .query("select count(*) from orders where status = 'closed'")
+        .await
+        .expect("q");
+    assert_eq!(
+        closed[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("n")
+            .value(0),
+        3
+    );
+    assert_eq!(count(&wh, "orders").await, 1_500);
+    assert_eq!(lake_totals(&wh).await, expected(&docs));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_on_the_platform_still_give_exactly_the_world() {
+    let docs = world(600);
+    let state = SimState::new(
+        SimConfig::default().unlimited(),
+        SimWorld::new(docs.clone()),
+        "tok",
+        "ref",
+    );
+    state.inject([
+        Fault::ServerError,
+        Fault::Garbage,
+        Fault::Throttle,
+        Fault::ExpireTokens,
+        Fault::Slow(Duration::from_secs(1)),
+        Fault::ServerError,
+    ]);
+    let sim = RunningSim::start(state, 0).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    sync_orders(&wh, &client(&sim), &opts(21, true), &|_| {})
+        .await
+        .expect("sync");
+    assert_eq!(lake_totals(&wh).await, expected(&docs));
+    assert_eq!(count(&wh, "order_items").await, 1_200);
+}
