@@ -5,7 +5,7 @@
 //! (the highest `ts` wins: an order modified while paging can appear twice) and upserted:
 //! `order_items` and `payments` first, then `orders`, whose commit also records the cursor
 //! (the end of the window, as Unix seconds). Large windows are flushed every
-//! [`FLUSH_ROWS`] orders without moving the cursor. An incremental run starts at the cursor
+//! `flush_rows` orders ([`FLUSH_ROWS`] by default) without moving the cursor. An incremental run starts at the cursor
 //! minus [`OVERLAP`], so late writes near the boundary are read again.
 
 use std::collections::HashMap;
@@ -40,6 +40,8 @@ pub struct SyncOptions {
     pub window: Duration,
     /// Rows per page, at most 100.
     pub page_size: i64,
+    /// Orders buffered before a flush inside a window (the cursor moves only at window ends).
+    pub flush_rows: usize,
 }
 
 /// What a sync did.
@@ -157,7 +159,7 @@ async fn sync_window(
         if !p.has_next {
             break;
         }
-        if buffer.len() >= FLUSH_ROWS {
+        if buffer.len() >= opts.flush_rows.max(1) {
             flush(
                 wh,
                 &opts.connector,

@@ -128,6 +128,7 @@ fn opts(to_day: i64, full: bool) -> SyncOptions {
         full,
         window: Duration::from_secs(3 * 24 * 3600),
         page_size: 100,
+        flush_rows: FLUSH_ROWS,
     }
 }
 
@@ -244,4 +245,81 @@ async fn faults_on_the_platform_still_give_exactly_the_world() {
         .expect("sync");
     assert_eq!(lake_totals(&wh).await, expected(&docs));
     assert_eq!(count(&wh, "order_items").await, 1_200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_at_random_points_and_rerun_loses_and_doubles_nothing() {
+    let docs = world(800);
+    let sim = RunningSim::start(
+        SimState::new(
+            SimConfig::default().unlimited(),
+            SimWorld::new(docs.clone()),
+            "tok",
+            "ref",
+        ),
+        0,
+    )
+    .await
+    .expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = dir.path().display().to_string();
+    let wh = Warehouse::open(&LakeConfig {
+        url: url.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let c = std::sync::Arc::new(client(&sim));
+    // Small windows and flushes inside windows, so crashes land between every kind of commit.
+    let mut o = opts(21, false);
+    o.window = Duration::from_secs(24 * 3600);
+    o.flush_rows = 15;
+    let mut seed: u64 = 0x5eed;
+    let mut interrupted = 0;
+    for _ in 0..25 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let after = Duration::from_millis(5 + (seed >> 33) % 400);
+        let (wh2, c2, o2) = (wh.clone(), std::sync::Arc::clone(&c), o.clone());
+        let task = tokio::spawn(async move {
+            sync_orders(&wh2, &c2, &o2, &|_| {})
+                .await
+                .map(|r| r.windows)
+        });
+        tokio::time::sleep(after).await;
+        if !task.is_finished() {
+            interrupted += 1;
+        }
+        task.abort();
+        let _ = task.await;
+        if cursor(&wh, "jst-test").await.expect("cursor") == Some(o.to) {
+            // The sync finished before this kill: further kills would interrupt nothing.
+            break;
+        }
+    }
+    assert!(interrupted >= 20, "only {interrupted} runs were cut short");
+    sync_orders(&wh, &c, &o, &|_| {}).await.expect("final run");
+    assert_eq!(lake_totals(&wh).await, expected(&docs));
+    assert_eq!(
+        (
+            count(&wh, "orders").await,
+            count(&wh, "order_items").await,
+            count(&wh, "payments").await
+        ),
+        (800, 1_600, 800)
+    );
+    let distinct = wh
+        .query("select count(distinct order_item_id) from order_items")
+        .await
+        .expect("q");
+    assert_eq!(
+        distinct[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("n")
+            .value(0),
+        1_600
+    );
 }
