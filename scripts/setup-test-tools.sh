@@ -13,7 +13,8 @@ fi
 
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 if [ ! -x "$CARGO_BIN/s3s-fs" ]; then
-  # 0.14.1 is the newest s3s-fs that builds with Rust 1.95 (later ones need 1.96).
-  echo "setup: installing s3s-fs 0.14.1 (about 3 minutes on 2 cores)" >&2
-  cargo install --quiet s3s-fs@0.14.1 --features binary
+  # 0.14.1 is the newest s3s-fs that builds with Rust 1.95 (later ones need 1.96); --locked
+  # uses its published lockfile, so newer dependency releases cannot break the install.
+  echo "setup: installing s3s-fs 0.14.1 (about 2 minutes on 2 cores)" >&2
+  cargo install --quiet --locked s3s-fs@0.14.1 --features binary
 fi
