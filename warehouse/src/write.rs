@@ -235,14 +235,51 @@ impl Warehouse {
         batches: &[RecordBatch],
         tag: &CommitTag,
     ) -> Result<WriteReport> {
+        self.merge_rows(table, batches, tag, None).await
+    }
+
+    /// Upserts rows and, in the same commit, deletes the rows of the given groups that the
+    /// input no longer has. For child tables such as `order_items`, where a re-read order is the
+    /// whole truth about its lines: `groups` are the values of `group_column` being replaced
+    /// (include parents whose input has no rows at all).
+    pub async fn replace_groups(
+        &self,
+        table: &str,
+        group_column: &str,
+        groups: &[String],
+        batches: &[RecordBatch],
+        tag: &CommitTag,
+    ) -> Result<WriteReport> {
         let def = self.def(table)?;
-        let batches = keyed_input(def, batches)?;
+        if def.column(group_column).is_none() {
+            return Err(WarehouseError::Schema {
+                table: table.into(),
+                reason: format!("no column `{group_column}` to group by"),
+            });
+        }
+        self.merge_rows(table, batches, tag, Some((group_column, groups)))
+            .await
+    }
+
+    async fn merge_rows(
+        &self,
+        table: &str,
+        batches: &[RecordBatch],
+        tag: &CommitTag,
+        replace: Option<(&str, &[String])>,
+    ) -> Result<WriteReport> {
+        let def = self.def(table)?;
+        let mut batches = keyed_input(def, batches)?;
         let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
-        if rows == 0 {
+        let groups = replace.filter(|(_, g)| !g.is_empty());
+        if rows == 0 && groups.is_none() {
             return Ok(WriteReport {
                 version: self.version(table).await?,
                 rows: 0,
             });
+        }
+        if batches.is_empty() {
+            batches.push(RecordBatch::new_empty(def.arrow_schema()));
         }
         let ctx = SessionContext::new();
         let source = ctx.read_batches(batches)?;
@@ -273,6 +310,19 @@ impl Warehouse {
                     i
                 })
             })
+            .and_then(|m| match groups {
+                Some((column, values)) => {
+                    let list = values
+                        .iter()
+                        .map(|v| format!("'{}'", v.replace('\'', "''")))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    m.when_not_matched_by_source_delete(|d| {
+                        d.predicate(format!("t.{column} IN ({list})"))
+                    })
+                }
+                None => Ok(m),
+            })
             .map_err(WarehouseError::delta("planning an upsert", table))?
             .await
             .map_err(delta)?;
@@ -285,6 +335,9 @@ impl Warehouse {
 
 /// Conforms the non-empty batches to the table and checks that the input repeats no primary
 /// key (MERGE could not choose between two source rows, and an append would double a row).
+#[cfg(test)]
+mod tests;
+
 fn keyed_input(def: &TableDef, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
     let batches: Vec<RecordBatch> = batches
         .iter()

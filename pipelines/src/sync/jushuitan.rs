@@ -3,10 +3,11 @@
 //! The range `[from, to)` (Asia/Shanghai wall-clock) is cut into windows of at most 7 days
 //! (the platform's limit). Each window is paged completely; rows are de-duplicated by `o_id`
 //! (the highest `ts` wins: an order modified while paging can appear twice) and upserted:
-//! `order_items` and `payments` first, then `orders`, whose commit also records the cursor
-//! (the end of the window, as Unix seconds). Large windows are flushed every
-//! `flush_rows` orders ([`FLUSH_ROWS`] by default) without moving the cursor. An incremental run starts at the cursor
-//! minus [`OVERLAP`], so late writes near the boundary are read again.
+//! `order_items` and `payments` first (replacing each order's lines and payments, so removed
+//! lines disappear), then `orders`, whose commit also records the cursor
+//! (the end of the window, as Unix seconds). Large windows are flushed every `flush_rows`
+//! orders ([`FLUSH_ROWS`] by default) without moving the cursor. An incremental run starts at
+//! the cursor minus [`OVERLAP`], so late writes near the boundary are read again.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -184,11 +185,27 @@ async fn flush(
     let rows: Vec<Value> = rows.into_values().collect();
     let mapped = map_orders(&rows).map_err(|e| PipelineError::Source(e.to_string()))?;
     let tag = CommitTag::new(format!("connector:{connector}"));
+    // A re-read order is the whole truth about its lines and payments: those it no longer has
+    // are deleted in the same commit that writes the others.
+    let order_ids: Vec<String> = {
+        use arrow::array::{Array, AsArray};
+        let col = mapped.orders.column(0).as_string::<i32>();
+        (0..col.len()).map(|i| col.value(i).to_string()).collect()
+    };
     report.items += wh
-        .upsert("order_items", &[mapped.order_items], &tag)
+        .replace_groups(
+            "order_items",
+            "order_id",
+            &order_ids,
+            &[mapped.order_items],
+            &tag,
+        )
         .await?
         .rows;
-    report.payments += wh.upsert("payments", &[mapped.payments], &tag).await?.rows;
+    report.payments += wh
+        .replace_groups("payments", "order_id", &order_ids, &[mapped.payments], &tag)
+        .await?
+        .rows;
     let mut orders_tag = tag.clone();
     orders_tag.app_version = cursor.map(|c| (cursor_id(connector), c));
     report.orders += if mapped.orders.num_rows() == 0 {

@@ -195,9 +195,26 @@ async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
                 .modify(id, &later, |o| o["status"] = json!("Cancelled"))
         );
     }
+    // Order 8 loses its gift line on the platform: the line leaves the lake too.
+    assert!(sim.state.world.modify(8, &later, |o| {
+        if let Some(items) = o["items"].as_array_mut() {
+            items.pop();
+        }
+    }));
     sync_orders(&wh, &c, &opts(22, false), &|_| {})
         .await
         .expect("late");
+    assert_eq!(count(&wh, "order_items").await, 2_999);
+    let gone = wh
+        .query("select count(*) from order_items where order_item_id = 'jst:82'")
+        .await
+        .expect("q");
+    let n = gone[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("n");
+    assert_eq!(n.value(0), 0, "the removed line is gone");
     let closed = wh
         .query("select count(*) from orders where status = 'closed'")
         .await
