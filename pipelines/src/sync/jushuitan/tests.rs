@@ -132,20 +132,16 @@ fn opts(to_day: i64, full: bool) -> SyncOptions {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
-    let docs = world(1_500);
-    let sim = RunningSim::start(
-        SimState::new(
-            SimConfig::default().unlimited(),
-            SimWorld::new(docs.clone()),
-            "tok",
-            "ref",
-        ),
-        0,
-    )
-    .await
-    .expect("sim");
+/// A simulator serving `docs` (with `faults` queued) and an empty lake in a temporary folder.
+async fn setup(docs: &[Value], faults: Vec<Fault>) -> (RunningSim, tempfile::TempDir, Warehouse) {
+    let state = SimState::new(
+        SimConfig::default().unlimited(),
+        SimWorld::new(docs.to_vec()),
+        "tok",
+        "ref",
+    );
+    state.inject(faults);
+    let sim = RunningSim::start(state, 0).await.expect("sim");
     let dir = tempfile::tempdir().expect("tmp");
     let wh = Warehouse::open(&LakeConfig {
         url: dir.path().display().to_string(),
@@ -153,6 +149,13 @@ async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
     })
     .await
     .expect("lake");
+    (sim, dir, wh)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
+    let docs = world(1_500);
+    let (sim, _dir, wh) = setup(&docs, Vec::new()).await;
     let c = client(&sim);
 
     let r = sync_orders(&wh, &c, &opts(21, false), &|_| {})
@@ -235,28 +238,15 @@ async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_on_the_platform_still_give_exactly_the_world() {
     let docs = world(600);
-    let state = SimState::new(
-        SimConfig::default().unlimited(),
-        SimWorld::new(docs.clone()),
-        "tok",
-        "ref",
-    );
-    state.inject([
+    let faults = vec![
         Fault::ServerError,
         Fault::Garbage,
         Fault::Throttle,
         Fault::ExpireTokens,
         Fault::Slow(Duration::from_secs(1)),
         Fault::ServerError,
-    ]);
-    let sim = RunningSim::start(state, 0).await.expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    ];
+    let (sim, _dir, wh) = setup(&docs, faults).await;
     sync_orders(&wh, &client(&sim), &opts(21, true), &|_| {})
         .await
         .expect("sync");
@@ -267,25 +257,7 @@ async fn faults_on_the_platform_still_give_exactly_the_world() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_killed_at_random_points_and_rerun_loses_and_doubles_nothing() {
     let docs = world(800);
-    let sim = RunningSim::start(
-        SimState::new(
-            SimConfig::default().unlimited(),
-            SimWorld::new(docs.clone()),
-            "tok",
-            "ref",
-        ),
-        0,
-    )
-    .await
-    .expect("sim");
-    let dir = tempfile::tempdir().expect("tmp");
-    let url = dir.path().display().to_string();
-    let wh = Warehouse::open(&LakeConfig {
-        url: url.clone(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let (sim, _dir, wh) = setup(&docs, Vec::new()).await;
     let c = std::sync::Arc::new(client(&sim));
     // Small windows and flushes inside windows, so crashes land between every kind of commit.
     let mut o = opts(21, false);
