@@ -15,6 +15,16 @@ use crate::error::{Result, WarehouseError};
 use crate::lake::Warehouse;
 use crate::schema::CATALOG;
 
+/// A session with zhongtai's options: decimal literals stay decimal, filters are pushed into
+/// Parquet scans.
+pub(crate) fn new_context() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.sql_parser.parse_float_as_decimal", true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+    SessionContext::new_with_config(config)
+}
+
 impl Warehouse {
     /// A session with every table at its latest version.
     pub async fn session(&self) -> Result<SessionContext> {
@@ -26,24 +36,32 @@ impl Warehouse {
         for name in versions.keys() {
             self.def(name)?;
         }
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .set_bool("datafusion.sql_parser.parse_float_as_decimal", true)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true);
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = new_context();
         for def in CATALOG {
-            let t = match versions.get(def.name) {
-                Some(v) => self.table_at(def.name, *v).await?,
-                None => self.table(def.name).await?,
-            };
-            t.update_datafusion_session(&ctx.state())
-                .map_err(WarehouseError::delta("registering", def.name))?;
-            let provider = t.table_provider().await.map_err(|e| {
-                WarehouseError::Query(datafusion::error::DataFusionError::External(Box::new(e)))
-            })?;
-            ctx.register_table(def.name, Arc::clone(&provider))?;
+            self.register(&ctx, def.name, versions.get(def.name).copied())
+                .await?;
         }
         Ok(ctx)
+    }
+
+    /// Registers one table (latest, or as of `version`) in `ctx` under its name.
+    pub(crate) async fn register(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        version: Option<u64>,
+    ) -> Result<()> {
+        let t = match version {
+            Some(v) => self.table_at(name, v).await?,
+            None => self.table(name).await?,
+        };
+        t.update_datafusion_session(&ctx.state())
+            .map_err(WarehouseError::delta("registering", name))?;
+        let provider = t.table_provider().await.map_err(|e| {
+            WarehouseError::Query(datafusion::error::DataFusionError::External(Box::new(e)))
+        })?;
+        ctx.register_table(name, Arc::clone(&provider))?;
+        Ok(())
     }
 
     /// Runs one SQL statement and collects the result.

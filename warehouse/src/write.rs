@@ -178,7 +178,9 @@ impl Warehouse {
                 rows: 0,
             });
         }
-        let ctx = self.session().await?;
+        // Only the target table is needed to look for clashing keys.
+        let ctx = crate::session::new_context();
+        self.register(&ctx, table, None).await?;
         let incoming =
             datafusion::datasource::MemTable::try_new(def.arrow_schema(), vec![batches.clone()])?;
         ctx.register_table("zhongtai_incoming", std::sync::Arc::new(incoming))?;

@@ -25,7 +25,7 @@ mod world;
 use std::collections::HashMap;
 
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use warehouse::{Appender, CommitTag, Warehouse};
@@ -216,7 +216,7 @@ impl Gen {
         }
         self.day_gmv.iter_mut().for_each(|g| *g = 0);
         self.day_orders.iter_mut().for_each(|g| *g = 0);
-        if clock::date(day).format("%d").to_string() == "10" {
+        if clock::date(day).day() == 10 {
             self.salaries(day);
         }
     }
@@ -230,13 +230,10 @@ impl Gen {
             _ => &[("wechat_ads", "ads")],
         };
         let budget = self.day_gmv[shop_i] * self.rng.random_range(4..9) / 100;
+        let n = channels.len() as i64;
         for (ci, (channel, kind)) in channels.iter().enumerate() {
-            let amount = if ci + 1 == channels.len() {
-                budget - budget / 2 * ci as i64
-            } else {
-                budget / 2
-            };
-            let amount = if channels.len() == 1 { budget } else { amount };
+            // An equal split; the last channel takes the remainder, so the parts sum to the budget.
+            let amount = budget / n + if ci as i64 == n - 1 { budget % n } else { 0 };
             if amount <= 0 {
                 continue;
             }

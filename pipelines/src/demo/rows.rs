@@ -41,7 +41,7 @@ impl TableBuf {
             .map(|c| match c.ty {
                 ColType::Text => ColBuf::Text(StringBuilder::new()),
                 ColType::Int => ColBuf::Int(Int64Builder::new()),
-                ColType::Money | ColType::Rate => ColBuf::Money(
+                ColType::Money => ColBuf::Money(
                     Decimal128Builder::new()
                         .with_precision_and_scale(MONEY_PRECISION, MONEY_SCALE)
                         .expect("valid decimal type"),

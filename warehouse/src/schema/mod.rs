@@ -40,8 +40,6 @@ pub enum ColType {
     Int,
     /// Money in yuan, `Decimal128(18, 2)`.
     Money,
-    /// A ratio such as a commission rate, `Decimal128(9, 4)`.
-    Rate,
     /// A yes/no flag.
     Bool,
     /// An instant, `Timestamp(Microsecond, "UTC")`.
@@ -57,7 +55,6 @@ impl ColType {
             ColType::Text => DataType::Utf8,
             ColType::Int => DataType::Int64,
             ColType::Money => DataType::Decimal128(MONEY_PRECISION, MONEY_SCALE),
-            ColType::Rate => DataType::Decimal128(9, 4),
             ColType::Bool => DataType::Boolean,
             ColType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ColType::Date => DataType::Date32,
@@ -70,7 +67,6 @@ impl ColType {
             ColType::Text => "text",
             ColType::Int => "int64",
             ColType::Money => "money (decimal 18,2)",
-            ColType::Rate => "rate (decimal 9,4)",
             ColType::Bool => "bool",
             ColType::Timestamp => "timestamp (UTC instant)",
             ColType::Date => "date (Asia/Shanghai)",
