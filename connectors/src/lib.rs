@@ -7,9 +7,11 @@
 //! - [`files`]: CSV / XLSX / Parquet imports, read strictly against a target schema.
 //! - [`jushuitan`]: Jushuitan request bodies and response envelopes (pure functions).
 //! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
+//! - [`stream`]: the seam to the sync engine: windowed, paged streams of raw records.
 //! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
 
 pub mod files;
 pub mod jushuitan;
 pub mod sign;
+pub mod stream;
 pub mod tolerant;

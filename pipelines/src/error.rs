@@ -30,6 +30,8 @@ pub enum PipelineError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Stream(#[from] connectors::stream::StreamError),
     #[error("reading the source failed: {0}")]
     Source(String),
     #[error("internal error: {0}")]

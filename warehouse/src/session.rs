@@ -87,3 +87,48 @@ impl Warehouse {
         Ok(ctx.sql_with_options(sql, opts).await?.collect().await?)
     }
 }
+
+impl Warehouse {
+    /// The distinct non-null values of `column` in `table`, among rows whose `source` is
+    /// `source`: what a writer needs to know which of its keys already exist.
+    pub async fn key_set(
+        &self,
+        table: &str,
+        column: &str,
+        source: &str,
+    ) -> Result<std::collections::HashSet<String>> {
+        use arrow::array::{Array, AsArray};
+        let def = self.def(table)?;
+        if def.column(column).is_none() {
+            return Err(WarehouseError::Schema {
+                table: table.into(),
+                reason: format!("no column `{column}`"),
+            });
+        }
+        let ctx = new_context();
+        self.register(&ctx, table, None).await?;
+        let source = source.replace('\'', "''");
+        let batches = ctx
+            .sql(&format!(
+                "SELECT DISTINCT CAST({column} AS VARCHAR) FROM {table} WHERE source = '{source}' AND {column} IS NOT NULL"
+            ))
+            .await?
+            .collect()
+            .await?;
+        let mut out = std::collections::HashSet::new();
+        for b in &batches {
+            let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+                .map_err(|source| WarehouseError::Arrow {
+                    op: "reading keys",
+                    source,
+                })?;
+            let col = col.as_string::<i32>();
+            out.extend(
+                (0..col.len())
+                    .filter(|&i| col.is_valid(i))
+                    .map(|i| col.value(i).to_string()),
+            );
+        }
+        Ok(out)
+    }
+}

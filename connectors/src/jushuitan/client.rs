@@ -10,6 +10,7 @@
 //!   platform's message.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +19,7 @@ use tokio::sync::Mutex;
 
 use super::envelope::{JstError, Page, parse_data, parse_page};
 use super::request::{Credentials, biz_body, token_body};
+use crate::stream::{NoTokenSink, TokenSink};
 use crate::tolerant;
 
 /// Client settings.
@@ -126,6 +128,7 @@ pub struct JstClient {
     creds: Mutex<Credentials>,
     refresh_token: Mutex<Option<String>>,
     pacer: Mutex<Pacer>,
+    tokens: Arc<dyn TokenSink>,
     pub stats: ClientStats,
 }
 
@@ -150,8 +153,16 @@ impl JstClient {
             creds: Mutex::new(creds),
             refresh_token: Mutex::new(refresh_token),
             pacer: Mutex::new(pacer),
+            tokens: Arc::new(NoTokenSink),
             stats: ClientStats::default(),
         }
+    }
+
+    /// Stores rotated tokens in `sink` as soon as a refresh returns them.
+    #[must_use]
+    pub fn with_token_sink(mut self, sink: Arc<dyn TokenSink>) -> Self {
+        self.tokens = sink;
+        self
     }
 
     /// The current access token (it changes when refreshed; store it).
@@ -291,8 +302,10 @@ impl JstClient {
         let data: Value = parse_data(&bytes)?;
         let access = tolerant::text(data.get("access_token"))
             .ok_or_else(|| JstError::Malformed("no access_token".into()))?;
+        self.tokens.save("access_token", &access);
         self.creds.lock().await.access_token = access;
         if let Some(new_rt) = tolerant::text(data.get("refresh_token")) {
+            self.tokens.save("refresh_token", &new_rt);
             *self.refresh_token.lock().await = Some(new_rt);
         }
         self.stats.refreshes.fetch_add(1, Ordering::Relaxed);

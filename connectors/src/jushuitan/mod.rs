@@ -6,17 +6,18 @@
 //!
 //! - `client.rs`: [`JstClient`], paced and recovering HTTP calls.
 //! - `mapping.rs`: order documents → canonical `orders`, `order_items`, `payments` batches.
+//! - `streams.rs`: settings and the [`crate::stream::Stream`]s the sync engine reads.
 //! - `sim/`: a faithful gateway simulator on loopback.
-//!
-//! The sync into the lake comes with the rest of the connectors issue.
 
 mod client;
 mod envelope;
 mod mapping;
 mod request;
 pub mod sim;
+mod streams;
 
 pub use client::{ClientConfig, ClientError, ClientStats, JstClient};
 pub use envelope::{JstError, Page, parse_data, parse_page};
 pub use mapping::{MappedOrders, MappingError, SOURCE, map_orders, shanghai_time};
 pub use request::{Credentials, biz_body, token_body};
+pub use streams::{JstOrders, JstSettings, STREAMS, build_streams};

@@ -1,10 +1,13 @@
-//! The sync against the simulator: the lake ends up with exactly the simulated world.
+//! The engine against the Jushuitan simulator: the lake ends up with exactly the simulated world.
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use connectors::jushuitan::sim::{Fault, RunningSim, SimConfig, SimState, SimWorld};
-use connectors::jushuitan::{ClientConfig, Credentials, JstClient};
+use std::sync::Arc;
+
+use connectors::jushuitan::{ClientConfig, Credentials, JstClient, JstOrders};
+use connectors::tolerant;
 use serde_json::{Value, json};
 use warehouse::{LakeConfig, Warehouse};
 
@@ -106,7 +109,25 @@ async fn count(wh: &Warehouse, table: &str) -> i64 {
         .value(0)
 }
 
-fn client(sim: &RunningSim) -> JstClient {
+const CONNECTOR: &str = "jst-test";
+
+async fn sync_orders(
+    wh: &Warehouse,
+    c: &Arc<JstClient>,
+    o: &SyncOptions,
+    _progress: &(dyn Fn(&SyncReport) + Sync),
+) -> Result<SyncReport> {
+    let stream = JstOrders::new(Arc::clone(c), 100);
+    sync_stream(wh, CONNECTOR, &stream, o, &|_| {}).await
+}
+
+async fn orders_cursor(wh: &Warehouse, c: &Arc<JstClient>) -> Option<NaiveDateTime> {
+    cursor(wh, CONNECTOR, &JstOrders::new(Arc::clone(c), 100))
+        .await
+        .expect("cursor")
+}
+
+fn client(sim: &RunningSim) -> Arc<JstClient> {
     let mut cfg = ClientConfig::new(sim.base_url());
     cfg.per_second = None;
     cfg.per_minute = None;
@@ -117,18 +138,14 @@ fn client(sim: &RunningSim) -> JstClient {
         app_secret: sim.state.config.app_secret.clone(),
         access_token: "tok".into(),
     };
-    JstClient::new(cfg, creds, Some("ref".into()))
+    Arc::new(JstClient::new(cfg, creds, Some("ref".into())))
 }
 
 fn opts(to_day: i64, full: bool) -> SyncOptions {
     SyncOptions {
-        connector: "jst-test".into(),
-        from: day0(),
-        to: day0() + chrono::Duration::days(to_day),
         full,
-        window: Duration::from_secs(3 * 24 * 3600),
-        page_size: 100,
-        flush_rows: FLUSH_ROWS,
+        window: Some(Duration::from_secs(3 * 24 * 3600)),
+        ..SyncOptions::new(day0(), day0() + chrono::Duration::days(to_day))
     }
 }
 
@@ -171,7 +188,7 @@ async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
         (3_000, 1_500)
     );
     assert_eq!(
-        cursor(&wh, "jst-test").await.expect("cursor"),
+        orders_cursor(&wh, &c).await,
         Some(day0() + chrono::Duration::days(21))
     );
 
@@ -258,10 +275,10 @@ async fn faults_on_the_platform_still_give_exactly_the_world() {
 async fn a_sync_killed_at_random_points_and_rerun_loses_and_doubles_nothing() {
     let docs = world(800);
     let (sim, _dir, wh) = setup(&docs, Vec::new()).await;
-    let c = std::sync::Arc::new(client(&sim));
+    let c = client(&sim);
     // Small windows and flushes inside windows, so crashes land between every kind of commit.
     let mut o = opts(21, false);
-    o.window = Duration::from_secs(24 * 3600);
+    o.window = Some(Duration::from_secs(24 * 3600));
     o.flush_rows = 15;
     let mut seed: u64 = 0x5eed;
     let mut interrupted = 0;
@@ -282,7 +299,7 @@ async fn a_sync_killed_at_random_points_and_rerun_loses_and_doubles_nothing() {
         }
         task.abort();
         let _ = task.await;
-        if cursor(&wh, "jst-test").await.expect("cursor") == Some(o.to) {
+        if orders_cursor(&wh, &c).await == Some(o.to) {
             // The sync finished before this kill: further kills would interrupt nothing.
             break;
         }

@@ -1,0 +1,244 @@
+//! Jushuitan as [`Stream`]s: settings, the builder the registry calls, and each stream.
+//!
+//! All streams of one connector share one [`JstClient`], so they share its rate budget.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::client::{ClientConfig, ClientError, JstClient};
+use super::envelope::JstError;
+use super::mapping::map_orders;
+use super::request::Credentials;
+use crate::stream::{
+    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TableRows, TokenSink,
+};
+use crate::tolerant;
+
+const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// The non-secret settings of a Jushuitan connector (its TOML document, minus the common
+/// fields). Secrets: `app_secret`, `access_token`, `refresh_token` (optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JstSettings {
+    /// Gateway, e.g. `https://openapi.jushuitan.com`.
+    pub base_url: String,
+    pub app_key: String,
+    /// Rows per page (at most 100).
+    #[serde(default = "default_page_size")]
+    pub page_size: i64,
+    /// Calls per second and per minute to stay under; `0` turns a limit off (simulators).
+    #[serde(default = "default_per_second")]
+    pub per_second: usize,
+    #[serde(default = "default_per_minute")]
+    pub per_minute: usize,
+    /// Seconds before a call times out.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// Retries of a failing call before the sync stops.
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+}
+
+fn default_page_size() -> i64 {
+    100
+}
+fn default_per_second() -> usize {
+    5
+}
+fn default_per_minute() -> usize {
+    100
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    6
+}
+
+/// The streams this connector kind offers.
+pub const STREAMS: &[&str] = &["orders"];
+
+/// Builds the named streams (all when `names` is empty) over one shared client.
+pub fn build_streams(
+    settings: &JstSettings,
+    secrets: &Secrets,
+    tokens: Arc<dyn TokenSink>,
+    names: &[String],
+) -> Result<Vec<Arc<dyn Stream>>, StreamError> {
+    if !(1..=100).contains(&settings.page_size) {
+        return Err(StreamError::Settings(format!(
+            "page_size must be between 1 and 100, not {}",
+            settings.page_size
+        )));
+    }
+    let limit = |n: usize| (n > 0).then_some(n);
+    let config = ClientConfig {
+        timeout: Duration::from_secs(settings.timeout_secs.max(1)),
+        max_retries: settings.max_retries,
+        per_second: limit(settings.per_second),
+        per_minute: limit(settings.per_minute),
+        ..ClientConfig::new(settings.base_url.trim_end_matches('/'))
+    };
+    let creds = Credentials {
+        app_key: settings.app_key.clone(),
+        app_secret: secrets.require("app_secret")?.to_string(),
+        access_token: secrets.require("access_token")?.to_string(),
+    };
+    let refresh = secrets.get("refresh_token").map(str::to_string);
+    let client = Arc::new(JstClient::new(config, creds, refresh).with_token_sink(tokens));
+    let wanted: Vec<&str> = if names.is_empty() {
+        STREAMS.to_vec()
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    wanted
+        .into_iter()
+        .map(|name| match name {
+            "orders" => Ok(Arc::new(JstOrders {
+                client: Arc::clone(&client),
+                page_size: settings.page_size,
+            }) as Arc<dyn Stream>),
+            other => Err(StreamError::Settings(format!(
+                "Jushuitan has no stream `{other}` (it has: {})",
+                STREAMS.join(", ")
+            ))),
+        })
+        .collect()
+}
+
+/// Maps a client failure to the engine's classes, keeping the platform's message.
+pub(crate) fn stream_error(stream: &str, e: ClientError) -> StreamError {
+    let stream = stream.to_string();
+    let message = e.to_string();
+    match e {
+        ClientError::Platform(JstError::BadSignature(_) | JstError::TokenExpired(_))
+        | ClientError::NoRefreshToken => StreamError::Auth { stream, message },
+        ClientError::Platform(_) => StreamError::Refused { stream, message },
+        _ => StreamError::Unavailable { stream, message },
+    }
+}
+
+fn client_stats(client: &JstClient) -> StreamStats {
+    let s = &client.stats;
+    StreamStats {
+        requests: s.calls.load(Ordering::Relaxed),
+        retries: s.retries.load(Ordering::Relaxed),
+        throttle_wait: Duration::from_millis(s.paced_ms.load(Ordering::Relaxed)),
+        throttled: s.paced.load(Ordering::Relaxed),
+        token_refreshes: s.refreshes.load(Ordering::Relaxed),
+    }
+}
+
+/// `/open/orders/single/query` by `modified`: orders with their items and payments.
+#[derive(Debug)]
+pub struct JstOrders {
+    client: Arc<JstClient>,
+    page_size: i64,
+}
+
+impl JstOrders {
+    /// The orders stream over `client`.
+    pub fn new(client: Arc<JstClient>, page_size: i64) -> Self {
+        Self { client, page_size }
+    }
+}
+
+impl Stream for JstOrders {
+    fn name(&self) -> &str {
+        "orders"
+    }
+
+    fn tables(&self) -> Vec<String> {
+        ["order_items", "payments", "orders"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn max_window(&self) -> Option<Duration> {
+        Some(Duration::from_secs(7 * 24 * 3600))
+    }
+
+    fn page<'a>(
+        &'a self,
+        begin: NaiveDateTime,
+        end: NaiveDateTime,
+        next: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<RawPage, StreamError>> {
+        Box::pin(async move {
+            let page_index: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
+            // The platform's window is inclusive at both ends; ours is [begin, end).
+            let last = end - chrono::Duration::seconds(1);
+            let biz = json!({
+                "modified_begin": begin.format(FORMAT).to_string(),
+                "modified_end": last.format(FORMAT).to_string(),
+                "page_index": page_index,
+                "page_size": self.page_size,
+            });
+            let page = self
+                .client
+                .call("/open/orders/single/query", &biz.to_string(), "orders")
+                .await
+                .map_err(|e| stream_error("orders", e))?;
+            Ok(RawPage {
+                next: page.has_next.then(|| (page_index + 1).to_string()),
+                rows: page.rows,
+            })
+        })
+    }
+
+    fn record_key(&self, record: &Value) -> Option<String> {
+        tolerant::id(record.get("o_id"))
+    }
+
+    fn record_version(&self, record: &Value) -> i64 {
+        tolerant::int(record.get("ts")).unwrap_or(i64::MIN)
+    }
+
+    fn map(&self, records: &[Value]) -> Result<Mapped, StreamError> {
+        let m = map_orders(records).map_err(|e| StreamError::Record {
+            stream: "orders".into(),
+            record: e.o_id.clone(),
+            message: e.to_string(),
+        })?;
+        let ids = string_column(&m.orders, 0);
+        Ok(Mapped {
+            tables: vec![
+                TableRows {
+                    table: "order_items".into(),
+                    batch: m.order_items,
+                    replace: Some(("order_id".into(), ids.clone())),
+                },
+                TableRows {
+                    table: "payments".into(),
+                    batch: m.payments,
+                    replace: Some(("order_id".into(), ids)),
+                },
+                TableRows {
+                    table: "orders".into(),
+                    batch: m.orders,
+                    replace: None,
+                },
+            ],
+        })
+    }
+
+    fn stats(&self) -> StreamStats {
+        client_stats(&self.client)
+    }
+}
+
+/// The values of a Utf8 column.
+pub(crate) fn string_column(batch: &arrow::record_batch::RecordBatch, i: usize) -> Vec<String> {
+    use arrow::array::{Array, AsArray};
+    let col = batch.column(i).as_string::<i32>();
+    (0..col.len())
+        .filter(|&r| col.is_valid(r))
+        .map(|r| col.value(r).to_string())
+        .collect()
+}

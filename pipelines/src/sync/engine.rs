@@ -1,0 +1,426 @@
+//! The incremental sync engine: any [`Stream`] into the lake, exactly once.
+//!
+//! The range `[from, to)` (Asia/Shanghai wall-clock) is cut into windows no longer than the
+//! stream allows. Each window is paged completely; records are de-duplicated by key (the
+//! highest version wins: a record modified while paging can appear twice) and written in the
+//! order [`Mapped`] gives. The last table's commit also records the cursor (the end of the
+//! window, as Unix seconds) as a Delta app transaction, so data and cursor land together or
+//! not at all. A crash before that commit leaves the cursor behind: the next run reads the
+//! window again and writes the same rows again, which upserts make harmless.
+//!
+//! Writes are cheap when they can be: the engine keeps, per table, the set of keys (or
+//! groups) its source already has in the lake. Rows with only new keys are appended; a batch
+//! touching an existing key goes through a MERGE (upsert or replace-groups).
+//!
+//! An incremental run starts at the cursor minus [`OVERLAP`], so late writes near the boundary
+//! are read again. Large windows are flushed every `flush_rows` records without moving the
+//! cursor. Every fetched record is also appended to `raw_records` (unless turned off).
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use arrow::array::{
+    Array, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
+};
+use chrono::{NaiveDateTime, TimeZone};
+use connectors::stream::{Mapped, Stream, StreamStats, TableRows};
+use serde_json::Value;
+use warehouse::{CommitTag, Warehouse};
+
+use crate::error::{PipelineError, Result};
+
+/// Records buffered before a flush inside a window.
+pub const FLUSH_ROWS: usize = 20_000;
+/// How far before the cursor an incremental run starts again.
+pub const OVERLAP: Duration = Duration::from_secs(600);
+
+/// What to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Start of the range (Shanghai wall-clock); an incremental run starts at the cursor instead.
+    pub from: NaiveDateTime,
+    /// End of the range (exclusive).
+    pub to: NaiveDateTime,
+    /// Ignore the cursor and read `[from, to)` again.
+    pub full: bool,
+    /// Window length; `None` for the stream's longest.
+    pub window: Option<Duration>,
+    /// Records buffered before a flush (the cursor moves only at window ends).
+    pub flush_rows: usize,
+    /// Append every fetched record to `raw_records`.
+    pub keep_raw: bool,
+}
+
+impl SyncOptions {
+    /// `[from, to)` with the defaults: longest windows, raw records kept.
+    pub fn new(from: NaiveDateTime, to: NaiveDateTime) -> Self {
+        Self {
+            from,
+            to,
+            full: false,
+            window: None,
+            flush_rows: FLUSH_ROWS,
+            keep_raw: true,
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Default, Clone)]
+pub struct SyncReport {
+    pub stream: String,
+    pub windows: u64,
+    pub total_windows: u64,
+    pub pages: u64,
+    /// Records received (before de-duplication).
+    pub records: u64,
+    /// Rows written per table.
+    pub rows: HashMap<String, u64>,
+    /// Rows written by appending (new keys) and by MERGE (some key existed).
+    pub appended: u64,
+    pub merged: u64,
+    pub started_at: Option<NaiveDateTime>,
+    pub cursor: Option<NaiveDateTime>,
+    pub elapsed: Duration,
+    pub client: StreamStats,
+}
+
+impl SyncReport {
+    /// Rows written to `table`.
+    pub fn rows_in(&self, table: &str) -> u64 {
+        self.rows.get(table).copied().unwrap_or(0)
+    }
+}
+
+/// The app-transaction id under which a connector's stream cursor is stored.
+pub fn cursor_id(connector: &str, stream: &str) -> String {
+    format!("zhongtai.sync.{connector}.{stream}")
+}
+
+pub(crate) fn to_unix(t: NaiveDateTime) -> i64 {
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&t)
+        .earliest()
+        .map_or(0, |d| d.timestamp())
+}
+
+pub(crate) fn from_unix(secs: i64) -> Option<NaiveDateTime> {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).naive_local())
+}
+
+/// The committed cursor of a connector's stream, if any.
+pub async fn cursor(
+    wh: &Warehouse,
+    connector: &str,
+    stream: &dyn Stream,
+) -> Result<Option<NaiveDateTime>> {
+    let Some(table) = stream.tables().pop() else {
+        return Ok(None);
+    };
+    Ok(wh
+        .app_version(&table, &cursor_id(connector, stream.name()))
+        .await?
+        .and_then(from_unix))
+}
+
+/// Runs the sync of one stream; `progress` is called after each page with the report so far.
+pub async fn sync_stream(
+    wh: &Warehouse,
+    connector: &str,
+    stream: &dyn Stream,
+    opts: &SyncOptions,
+    progress: &(dyn Fn(&SyncReport) + Sync),
+) -> Result<SyncReport> {
+    let started = Instant::now();
+    let window = match (stream.max_window(), opts.window) {
+        (None, _) => None,
+        (Some(max), None) => Some(max),
+        (Some(max), Some(w)) if !w.is_zero() && w <= max => Some(w),
+        (Some(max), Some(w)) => {
+            return Err(PipelineError::Internal(format!(
+                "stream {}: the window must be between 1 second and {} s, not {} s",
+                stream.name(),
+                max.as_secs(),
+                w.as_secs()
+            )));
+        }
+    };
+    let mut start = opts.from;
+    if !opts.full
+        && window.is_some()
+        && let Some(c) = cursor(wh, connector, stream).await?
+    {
+        start = start.max(c - chrono::Duration::from_std(OVERLAP).unwrap_or_default());
+    }
+    let mut run = Run {
+        wh,
+        connector,
+        stream,
+        opts,
+        keys: HashMap::new(),
+        report: SyncReport {
+            stream: stream.name().to_string(),
+            started_at: Some(start),
+            ..Default::default()
+        },
+        started,
+        progress,
+    };
+    match window {
+        None => {
+            run.report.total_windows = 1;
+            run.window(opts.from, opts.to).await?;
+        }
+        Some(w) => {
+            let w = chrono::Duration::from_std(w).unwrap_or_default();
+            let span = (opts.to - start).num_seconds().max(0);
+            run.report.total_windows = (span as u64).div_ceil(w.num_seconds().max(1) as u64);
+            while start < opts.to {
+                let end = (start + w).min(opts.to);
+                run.window(start, end).await?;
+                start = end;
+            }
+        }
+    }
+    run.report.elapsed = started.elapsed();
+    run.report.client = stream.stats();
+    Ok(run.report)
+}
+
+struct Run<'a> {
+    wh: &'a Warehouse,
+    connector: &'a str,
+    stream: &'a dyn Stream,
+    opts: &'a SyncOptions,
+    /// Per table: the keys (or groups) already in the lake for the stream's source.
+    keys: HashMap<String, HashSet<String>>,
+    report: SyncReport,
+    started: Instant,
+    progress: &'a (dyn Fn(&SyncReport) + Sync),
+}
+
+struct Buffered {
+    record: Value,
+    version: i64,
+}
+
+impl Run<'_> {
+    async fn window(&mut self, start: NaiveDateTime, end: NaiveDateTime) -> Result<()> {
+        let mut buffer: HashMap<String, Buffered> = HashMap::new();
+        let mut raw: Vec<(String, i64, Value)> = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self.stream.page(start, end, next.as_deref()).await?;
+            self.report.pages += 1;
+            self.report.records += page.rows.len() as u64;
+            for record in page.rows {
+                let Some(key) = self.stream.record_key(&record) else {
+                    return Err(PipelineError::Source(format!(
+                        "{}: a record in {start}..{end} has no id: {}",
+                        self.stream.name(),
+                        truncate(&record.to_string(), 200)
+                    )));
+                };
+                let version = self.stream.record_version(&record);
+                if self.opts.keep_raw {
+                    raw.push((key.clone(), version, record.clone()));
+                }
+                let newer = buffer.get(&key).is_none_or(|old| old.version <= version);
+                if newer {
+                    buffer.insert(key, Buffered { record, version });
+                }
+            }
+            self.tick();
+            next = page.next;
+            if next.is_none() {
+                break;
+            }
+            if buffer.len() >= self.opts.flush_rows.max(1) {
+                self.flush(std::mem::take(&mut buffer), std::mem::take(&mut raw), None)
+                    .await?;
+            }
+        }
+        self.flush(buffer, raw, Some(to_unix(end))).await?;
+        self.report.windows += 1;
+        self.report.cursor = Some(end);
+        self.tick();
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        self.report.elapsed = self.started.elapsed();
+        self.report.client = self.stream.stats();
+        (self.progress)(&self.report);
+    }
+
+    async fn flush(
+        &mut self,
+        records: HashMap<String, Buffered>,
+        raw: Vec<(String, i64, Value)>,
+        cursor: Option<i64>,
+    ) -> Result<()> {
+        let tag = CommitTag::new(format!("connector:{}", self.connector));
+        if !raw.is_empty() {
+            let batch = raw_batch(self.connector, self.stream.name(), &raw)?;
+            self.wh.append("raw_records", &[batch], &tag).await?;
+        }
+        let records: Vec<Value> = records.into_values().map(|b| b.record).collect();
+        let mapped = if records.is_empty() {
+            Mapped::default()
+        } else {
+            self.stream.map(&records)?
+        };
+        let cursor_table = self.stream.tables().pop().unwrap_or_default();
+        let mut wrote_cursor = false;
+        for rows in mapped.tables {
+            let mut tag = tag.clone();
+            if rows.table == cursor_table {
+                tag.app_version =
+                    cursor.map(|c| (cursor_id(self.connector, self.stream.name()), c));
+                wrote_cursor = true;
+            }
+            self.write(rows, &tag).await?;
+        }
+        if !wrote_cursor && let Some(c) = cursor {
+            // Nothing changed in this window: commit the cursor alone so the next run starts later.
+            let mut tag = tag;
+            tag.app_version = Some((cursor_id(self.connector, self.stream.name()), c));
+            self.wh.appender(&cursor_table).await?.commit(&tag).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes one table's rows: appended when none of their keys exists yet, merged otherwise.
+    async fn write(&mut self, rows: TableRows, tag: &CommitTag) -> Result<()> {
+        let TableRows {
+            table,
+            batch,
+            replace,
+        } = rows;
+        let def = self.wh.def(&table)?;
+        let (key_column, keys): (String, Vec<String>) = match &replace {
+            Some((col, groups)) => (col.clone(), groups.clone()),
+            None if def.primary_key.len() == 1 => {
+                let col = def.primary_key[0].to_string();
+                let keys = column_text(&batch, &col)?;
+                (col, keys)
+            }
+            // Composite keys: always merge.
+            None => (String::new(), Vec::new()),
+        };
+        let source = column_text(&batch, "source")?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let existing = if key_column.is_empty() {
+            true
+        } else if batch.num_rows() == 0 && replace.is_none() {
+            false
+        } else {
+            if !self.keys.contains_key(&table) {
+                let set = self.wh.key_set(&table, &key_column, &source).await?;
+                self.keys.insert(table.clone(), set);
+            }
+            let known = &self.keys[&table];
+            keys.iter().any(|k| known.contains(k))
+        };
+        let n = batch.num_rows() as u64;
+        if !existing {
+            if n == 0 && tag.app_version.is_none() {
+                return Ok(());
+            }
+            self.wh.append(&table, &[batch], tag).await?;
+            self.report.appended += n;
+        } else {
+            match replace {
+                Some((col, groups)) => {
+                    self.wh
+                        .replace_groups(&table, &col, &groups, &[batch], tag)
+                        .await?;
+                }
+                None => {
+                    self.wh.upsert(&table, &[batch], tag).await?;
+                }
+            }
+            self.report.merged += n;
+        }
+        if let Some(set) = self.keys.get_mut(&table) {
+            set.extend(keys);
+        }
+        *self.report.rows.entry(table).or_default() += n;
+        Ok(())
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// The values of a column as text (empty when the batch lacks it).
+fn column_text(batch: &RecordBatch, column: &str) -> Result<Vec<String>> {
+    let Ok(i) = batch.schema().index_of(column) else {
+        return Ok(Vec::new());
+    };
+    let col = arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Utf8)
+        .map_err(|e| PipelineError::Internal(format!("reading column {column}: {e}")))?;
+    let col = col.as_string::<i32>();
+    Ok((0..col.len())
+        .filter(|&r| col.is_valid(r))
+        .map(|r| col.value(r).to_string())
+        .collect())
+}
+
+fn raw_batch(connector: &str, stream: &str, raw: &[(String, i64, Value)]) -> Result<RecordBatch> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut c = StringBuilder::new();
+    let mut s = StringBuilder::new();
+    let mut k = StringBuilder::new();
+    let mut v = Int64Builder::new();
+    let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut p = StringBuilder::new();
+    let mut src = StringBuilder::new();
+    for (key, version, record) in raw {
+        c.append_value(connector);
+        s.append_value(stream);
+        k.append_value(key);
+        v.append_value(*version);
+        t.append_value(now);
+        p.append_value(record.to_string());
+        src.append_value(format!("connector:{connector}"));
+    }
+    let cols: Vec<std::sync::Arc<dyn Array>> = vec![
+        std::sync::Arc::new(c.finish()),
+        std::sync::Arc::new(s.finish()),
+        std::sync::Arc::new(k.finish()),
+        std::sync::Arc::new(v.finish()),
+        std::sync::Arc::new(t.finish()),
+        std::sync::Arc::new(p.finish()),
+        std::sync::Arc::new(src.finish()),
+    ];
+    let names = [
+        "connector",
+        "stream",
+        "record_key",
+        "record_version",
+        "fetched_at",
+        "payload",
+        "source",
+    ];
+    let fields: Vec<arrow::datatypes::Field> = names
+        .iter()
+        .zip(&cols)
+        .map(|(n, a)| arrow::datatypes::Field::new(*n, a.data_type().clone(), false))
+        .collect();
+    RecordBatch::try_new(
+        std::sync::Arc::new(arrow::datatypes::Schema::new(fields)),
+        cols,
+    )
+    .map_err(|e| PipelineError::Internal(format!("building raw records: {e}")))
+}
+
+#[cfg(test)]
+mod tests;
