@@ -33,6 +33,85 @@ pub enum Command {
     Import(ImportArgs),
     /// List the canonical tables with rows, versions and sizes.
     Tables(TablesArgs),
+    /// Register, test and sync platform connectors (Jushuitan, Taobao/Tmall, HTTP manifests).
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+    /// Serve a simulated platform on loopback, with a generated world (for trials and tests).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// Register a connector from its TOML document (secrets by env reference only).
+    Add {
+        file: PathBuf,
+        /// Replace a connector of the same name.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List registered connectors with their streams and cursors.
+    List,
+    /// Check credentials and reachability: read the first page of each stream.
+    Test { name: String },
+    /// Pull new and changed records into the lake (incremental from the stored cursor).
+    Sync(SyncArgs),
+    /// Forget a connector and its stored tokens (its rows stay in the lake).
+    Remove { name: String },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    pub name: String,
+    /// Only these streams (repeatable) [default: the connector's streams].
+    #[arg(long = "stream")]
+    pub streams: Vec<String>,
+    /// Ignore the cursor and read the whole range again.
+    #[arg(long)]
+    pub full: bool,
+    /// Start (Asia/Shanghai): `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` [default: the cursor, else
+    /// the document's start_date, else 30 days ago]. With --to, a backfill of that range.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End, exclusive (Asia/Shanghai) [default: now].
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Window length in hours [default: the longest the platform allows].
+    #[arg(long)]
+    pub window_hours: Option<u64>,
+    /// Do not keep fetched records in raw_records.
+    #[arg(long)]
+    pub no_raw: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Platform {
+    /// Jushuitan ERP open API.
+    Jushuitan,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    #[arg(value_enum)]
+    pub platform: Platform,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8701)]
+    pub port: u16,
+    /// Orders in the simulated world (generated like `zhongtai demo`).
+    #[arg(long, default_value_t = 20_000)]
+    pub orders: u64,
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Last business day of the world [default: today].
+    #[arg(long)]
+    pub end_date: Option<chrono::NaiveDate>,
+    /// Turn the platform's rate limits off (benchmarks).
+    #[arg(long)]
+    pub unlimited: bool,
+    /// Write a ready-to-register connector document for this simulator to FILE.
+    #[arg(long)]
+    pub write_connector: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

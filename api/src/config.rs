@@ -210,3 +210,8 @@ mod tests {
         assert!(e.to_string().contains("bad.toml"), "{e}");
     }
 }
+
+/// An environment variable, for secret references in connector documents.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

@@ -3,7 +3,8 @@
 //! Codemap:
 //! - `cli`: clap definitions only.
 //! - `config`: TOML + env + flags, the only place that reads the environment.
-//! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`).
+//! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`,
+//!   `connector`, `simulate`).
 //! - `output`: table / CSV / JSON rendering of Arrow batches.
 //!
 //! The HTTP server lives here too once it exists (see the API issue).
@@ -29,5 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Query(a) => commands::query::run(&cfg, a).await,
         Command::Import(a) => commands::import::run(&cfg, a).await,
         Command::Tables(a) => commands::tables::run(&cfg, a).await,
+        Command::Connector(c) => commands::connector::run(&cfg, c).await,
+        Command::Simulate(a) => commands::simulate::run(a).await,
     }
 }

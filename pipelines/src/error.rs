@@ -32,6 +32,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Stream(#[from] connectors::stream::StreamError),
+    #[error("connector {name}: {message}")]
+    Connector { name: String, message: String },
     #[error("reading the source failed: {0}")]
     Source(String),
     #[error("internal error: {0}")]

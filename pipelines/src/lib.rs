@@ -10,6 +10,7 @@
 pub mod demo;
 mod error;
 pub mod import;
+pub mod registry;
 pub mod sync;
 
 pub use error::{PipelineError, Result};

@@ -1,8 +1,10 @@
 //! One module per subcommand; each takes its parsed arguments and the resolved config.
 
+pub mod connector;
 pub mod demo;
 pub mod import;
 pub mod query;
+pub mod simulate;
 pub mod tables;
 
 use anyhow::Context;

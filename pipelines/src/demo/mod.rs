@@ -16,6 +16,7 @@ mod bufs;
 mod calendar;
 mod clock;
 mod dims;
+mod jushuitan_docs;
 mod ledger;
 mod orders;
 mod rows;
@@ -30,6 +31,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use warehouse::{Appender, CommitTag, Warehouse};
 
+pub use jushuitan_docs::jushuitan_orders;
 pub use ledger::{Ledger, yuan};
 
 use crate::error::{PipelineError, Result};

@@ -1,0 +1,239 @@
+//! `zhongtai connector add|list|test|sync|remove`: the connector registry from the shell.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use connectors::stream::Stream;
+use indicatif::{ProgressBar, ProgressStyle};
+use pipelines::registry::{self, ConnectorDoc, Registry};
+use pipelines::sync::{SyncOptions, SyncReport, cursor, sync_stream};
+
+use crate::cli::{ConnectorCommand, SyncArgs};
+use crate::config::{Config, env_var};
+
+pub async fn run(cfg: &Config, cmd: &ConnectorCommand) -> anyhow::Result<()> {
+    let reg = Registry::new(&cfg.data_dir);
+    match cmd {
+        ConnectorCommand::Add { file, replace } => add(&reg, file, *replace),
+        ConnectorCommand::List => list(cfg, &reg).await,
+        ConnectorCommand::Test { name } => test(&reg, name).await,
+        ConnectorCommand::Sync(args) => sync(cfg, &reg, args).await,
+        ConnectorCommand::Remove { name } => {
+            reg.remove(name)?;
+            println!("removed connector {name} (its rows and cursors stay in the lake)");
+            Ok(())
+        }
+    }
+}
+
+fn add(reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc = ConnectorDoc::parse(&text, &file.display().to_string())?;
+    reg.add(&doc, replace)?;
+    let missing: Vec<String> = doc
+        .secrets
+        .iter()
+        .filter(|(_, r)| env_var(&r.env).is_none())
+        .map(|(k, r)| format!("{k} (${})", r.env))
+        .collect();
+    println!(
+        "registered connector {} (kind {}, streams: {})",
+        doc.name,
+        doc.kind.as_str(),
+        streams_of(&doc).join(", ")
+    );
+    if !missing.is_empty() {
+        println!(
+            "note: these secrets are not set in this environment yet: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn streams_of(doc: &ConnectorDoc) -> Vec<String> {
+    if doc.only_streams.is_empty() {
+        registry::kind_streams(doc.kind)
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        doc.only_streams.clone()
+    }
+}
+
+fn build(reg: &Registry, doc: &ConnectorDoc, only: &[String]) -> anyhow::Result<Vec<Arc<dyn Stream>>> {
+    Ok(registry::build(doc, &env_var, reg.tokens(&doc.name), only)?)
+}
+
+async fn list(cfg: &Config, reg: &Registry) -> anyhow::Result<()> {
+    let docs = reg.list()?;
+    if docs.is_empty() {
+        println!("no connectors registered; add one with `zhongtai connector add FILE`");
+        return Ok(());
+    }
+    let wh = super::open(cfg).await?;
+    for doc in docs {
+        println!(
+            "{}  kind={}  schedule={}{}",
+            doc.name,
+            doc.kind.as_str(),
+            doc.schedule.as_deref().unwrap_or("-"),
+            doc.description
+                .as_deref()
+                .map(|d| format!("  ({d})"))
+                .unwrap_or_default()
+        );
+        match build(reg, &doc, &[]) {
+            Ok(streams) => {
+                for s in streams {
+                    let c = cursor(&wh, &doc.name, s.as_ref()).await?;
+                    println!(
+                        "  stream {:<16} cursor {}",
+                        s.name(),
+                        c.map_or_else(|| "never synced".to_string(), |c| c.to_string())
+                    );
+                }
+            }
+            Err(e) => println!("  not ready: {e:#}"),
+        }
+    }
+    Ok(())
+}
+
+fn shanghai_now() -> NaiveDateTime {
+    let now = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .naive_local();
+    now.with_nanosecond_zero()
+}
+
+trait Whole {
+    fn with_nanosecond_zero(self) -> Self;
+}
+
+impl Whole for NaiveDateTime {
+    fn with_nanosecond_zero(self) -> Self {
+        use chrono::Timelike;
+        self.with_nanosecond(0).unwrap_or(self)
+    }
+}
+
+async fn test(reg: &Registry, name: &str) -> anyhow::Result<()> {
+    let doc = reg.get(name)?;
+    let streams = build(reg, &doc, &[])?;
+    let to = shanghai_now();
+    let from = to - chrono::Duration::hours(1);
+    let mut failed = 0;
+    for s in streams {
+        match s.page(from, to, None).await {
+            Ok(p) => println!(
+                "ok    {:<16} {} record(s) on the first page of the last hour",
+                s.name(),
+                p.rows.len()
+            ),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL  {:<16} {e}", s.name());
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("connector {name}: {failed} stream(s) failed the test");
+    }
+    Ok(())
+}
+
+fn parse_time(text: &str, what: &str) -> anyhow::Result<NaiveDateTime> {
+    let t = text.trim();
+    if let Ok(d) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S") {
+        return Ok(d);
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        .with_context(|| format!("--{what} {t:?}: expected YYYY-MM-DD or YYYY-MM-DD HH:MM:SS"))
+}
+
+async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<()> {
+    let doc = reg.get(&args.name)?;
+    let _lock = reg.lock(&doc.name)?;
+    let streams = build(reg, &doc, &args.streams)?;
+    let wh = super::open(cfg).await?;
+    let to = match &args.to {
+        Some(t) => parse_time(t, "to")?,
+        None => shanghai_now(),
+    };
+    let from = match (&args.from, doc.start_date) {
+        (Some(f), _) => parse_time(f, "from")?,
+        (None, Some(d)) => d.and_time(chrono::NaiveTime::MIN),
+        (None, None) => to - chrono::Duration::days(30),
+    };
+    if from >= to {
+        anyhow::bail!("--from {from} is not before --to {to}");
+    }
+    let opts = SyncOptions {
+        full: args.full,
+        window: args.window_hours.map(|h| Duration::from_secs(h.max(1) * 3600)),
+        keep_raw: !args.no_raw,
+        ..SyncOptions::new(from, to)
+    };
+    let mut reports = Vec::new();
+    for s in &streams {
+        let bar = ProgressBar::new(1);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix:12} [{bar:30}] {pos}/{len} windows  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(s.name().to_string());
+        let report = sync_stream(&wh, &doc.name, s.as_ref(), &opts, &|r: &SyncReport| {
+            bar.set_length(r.total_windows.max(1));
+            bar.set_position(r.windows);
+            bar.set_message(format!(
+                "{} pages, {} records, waited {:.1} s for the rate limit",
+                r.pages,
+                r.records,
+                r.client.throttle_wait.as_secs_f64()
+            ));
+        })
+        .await
+        .with_context(|| format!("syncing {} stream {}", doc.name, s.name()))?;
+        bar.finish_and_clear();
+        reports.push(report);
+    }
+    print_summary(&doc.name, &reports);
+    Ok(())
+}
+
+fn print_summary(name: &str, reports: &[SyncReport]) {
+    println!("connector {name}:");
+    println!(
+        "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>12} {:>9}  cursor",
+        "stream", "windows", "pages", "records", "appended", "upserted", "requests", "retries", "rate waits", "duration"
+    );
+    for r in reports {
+        println!(
+            "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>5} {:>5.1}s {:>8.1}s  {}",
+            r.stream,
+            r.windows,
+            r.pages,
+            r.records,
+            r.appended,
+            r.merged,
+            r.client.requests,
+            r.client.retries,
+            r.client.throttled,
+            r.client.throttle_wait.as_secs_f64(),
+            r.elapsed.as_secs_f64(),
+            r.cursor.map_or_else(|| "-".into(), |c| c.to_string())
+        );
+        let mut tables: Vec<_> = r.rows.iter().collect();
+        tables.sort();
+        let rows: Vec<String> = tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
+        println!("  {:<14} rows written: {}", "", rows.join(", "));
+    }
+}

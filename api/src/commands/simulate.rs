@@ -1,0 +1,101 @@
+//! `zhongtai simulate PLATFORM`: a faithful platform simulator on loopback, serving a world
+//! generated like `zhongtai demo`, until Ctrl-C. It prints the credentials to use and can
+//! write a ready-to-register connector document.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::Utc;
+use connectors::jushuitan::sim::{RunningSim, SimConfig, SimState, SimWorld};
+use pipelines::demo::{DemoConfig, jushuitan_orders};
+
+use crate::cli::{Platform, SimulateArgs};
+
+/// The simulator's test credentials (not secrets: they only open the local simulator).
+pub const SIM_ACCESS_TOKEN: &str = "sim-access-token";
+pub const SIM_REFRESH_TOKEN: &str = "sim-refresh-token";
+
+pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
+    match args.platform {
+        Platform::Jushuitan => jushuitan(args).await,
+    }
+}
+
+async fn jushuitan(args: &SimulateArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let demo = DemoConfig {
+        orders: args.orders,
+        skus: 3_000,
+        days: args.days.max(1),
+        end_date: args.end_date.unwrap_or_else(|| {
+            Utc::now()
+                .with_timezone(&chrono_tz::Asia::Shanghai)
+                .date_naive()
+        }),
+        seed: args.seed,
+    };
+    eprintln!(
+        "generating {} orders over {} days ({} to {}), seed {}",
+        demo.orders,
+        demo.days,
+        demo.start_date(),
+        demo.end_date,
+        demo.seed
+    );
+    let world = tokio::task::spawn_blocking(move || {
+        let world = SimWorld::default();
+        jushuitan_orders(&demo, &mut |doc| world.upsert(doc)).map(|_| world)
+    })
+    .await
+    .context("the world generator stopped")??;
+    let mut config = SimConfig::default();
+    if args.unlimited {
+        config = config.unlimited();
+    }
+    let (key, secret) = (config.app_key.clone(), config.app_secret.clone());
+    let n = world.len();
+    let state = SimState::new(config, world, SIM_ACCESS_TOKEN, SIM_REFRESH_TOKEN);
+    let sim = RunningSim::start(state, args.port)
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let doc = connector_doc(&sim.base_url(), &key, args.unlimited);
+    if let Some(path) = &args.write_connector {
+        std::fs::write(path, &doc).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("# Jushuitan simulator: {n} orders, ready in {:.1} s", started.elapsed().as_secs_f64());
+    println!("# credentials (simulator only):");
+    println!("export JST_APP_SECRET={secret}");
+    println!("export JST_ACCESS_TOKEN={SIM_ACCESS_TOKEN}");
+    println!("export JST_REFRESH_TOKEN={SIM_REFRESH_TOKEN}");
+    println!("# connector document:\n{doc}");
+    println!("listening on {}", sim.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    let s = &sim.state.stats;
+    eprintln!(
+        "stopping: {} requests, {} rows served, {} rate-limited, {} bad signatures",
+        connectors::jushuitan::sim::SimStats::get(&s.requests),
+        connectors::jushuitan::sim::SimStats::get(&s.rows_served),
+        connectors::jushuitan::sim::SimStats::get(&s.rate_limited),
+        connectors::jushuitan::sim::SimStats::get(&s.bad_sign),
+    );
+    Ok(())
+}
+
+/// A connector document for a Jushuitan simulator at `base_url`.
+pub fn connector_doc(base_url: &str, app_key: &str, unlimited: bool) -> String {
+    let limits = if unlimited {
+        "# the simulator runs without rate limits\nper_second = 0\nper_minute = 0\n"
+    } else {
+        ""
+    };
+    format!(
+        "name = \"jst-sim\"\nkind = \"jushuitan\"\ndescription = \"Jushuitan simulator on loopback\"\n\
+         base_url = \"{base_url}\"\napp_key = \"{app_key}\"\n{limits}\n[secrets]\n\
+         app_secret = {{ env = \"JST_APP_SECRET\" }}\naccess_token = {{ env = \"JST_ACCESS_TOKEN\" }}\n\
+         refresh_token = {{ env = \"JST_REFRESH_TOKEN\" }}\n"
+    )
+}

@@ -1,0 +1,203 @@
+//! The demo world as Jushuitan sees it: order documents (with items and payments) in the
+//! platform's wire format, for the Jushuitan simulator (`zhongtai simulate jushuitan`,
+//! benchmarks, kill tests). The same seed gives the same documents.
+//!
+//! The inverse of `connectors::jushuitan::map_orders` for the fields it reads: ids become the
+//! ERP's numbers (`O0000000123` → `o_id` 123, shop `S01` → `shop_id` 1, line 2 of order 123 →
+//! `oi_id` 12302), money becomes yuan strings, instants become Asia/Shanghai wall-clock text.
+
+use arrow::array::{
+    Array, AsArray, BooleanArray, Date32Array, Decimal128Array, Int64Array, RecordBatch,
+    TimestampMicrosecondArray,
+};
+use serde_json::{Value, json};
+
+use super::{DemoConfig, Gen};
+use crate::error::{PipelineError, Result};
+
+/// The number in an id such as `O0000000123` or `S01`.
+fn number(id: &str) -> i64 {
+    id.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or(0)
+}
+
+fn yuan(fen: i128) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let f = fen.abs();
+    format!("{sign}{}.{:02}", f / 100, f % 100)
+}
+
+fn wall(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| {
+            d.with_timezone(&chrono_tz::Asia::Shanghai)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn site(platform: &str) -> &'static str {
+    match platform {
+        "taobao" => "Taobao",
+        "tmall" => "Tmall",
+        "jd" => "JD",
+        "douyin" => "Douyin",
+        _ => "Internal",
+    }
+}
+
+/// Canonical status → a Jushuitan status that maps back to it (or to `paid`).
+fn jst_status(status: &str) -> &'static str {
+    match status {
+        "created" => "WaitPay",
+        "shipped" | "finished" | "refunded" => "Sent",
+        "closed" => "Cancelled",
+        _ => "WaitConfirm",
+    }
+}
+
+struct Cols<'a>(&'a RecordBatch);
+
+impl<'a> Cols<'a> {
+    fn col(&self, name: &str) -> Result<&'a dyn Array> {
+        self.0
+            .column_by_name(name)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| PipelineError::Internal(format!("demo batch without column {name}")))
+    }
+    fn text(&self, name: &str, i: usize) -> Result<Option<&'a str>> {
+        let c = self.col(name)?.as_string::<i32>();
+        Ok(c.is_valid(i).then(|| c.value(i)))
+    }
+    fn money(&self, name: &str, i: usize) -> Result<i128> {
+        let c = self.col(name)?;
+        let c = c
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .ok_or_else(|| PipelineError::Internal(format!("{name} is not money")))?;
+        Ok(if c.is_valid(i) { c.value(i) } else { 0 })
+    }
+    fn int(&self, name: &str, i: usize) -> Result<i64> {
+        let c = self.col(name)?;
+        let c = c
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| PipelineError::Internal(format!("{name} is not int")))?;
+        Ok(c.value(i))
+    }
+    fn ts(&self, name: &str, i: usize) -> Result<Option<i64>> {
+        let c = self.col(name)?;
+        let c = c
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .ok_or_else(|| PipelineError::Internal(format!("{name} is not a timestamp")))?;
+        Ok(c.is_valid(i).then(|| c.value(i)))
+    }
+    fn flag(&self, name: &str, i: usize) -> Result<bool> {
+        let c = self.col(name)?;
+        let c = c
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| PipelineError::Internal(format!("{name} is not bool")))?;
+        Ok(c.value(i))
+    }
+}
+
+/// Turns one generator chunk's `orders`, `order_items` and `payments` into documents.
+fn chunk_docs(chunk: &[(&'static str, RecordBatch)], out: &mut dyn FnMut(Value)) -> Result<()> {
+    use std::collections::HashMap;
+    let get = |t: &str| chunk.iter().find(|(n, _)| *n == t).map(|(_, b)| b);
+    let Some(orders) = get("orders") else {
+        return Ok(());
+    };
+    let mut items: HashMap<&str, Vec<Value>> = HashMap::new();
+    if let Some(b) = get("order_items") {
+        let c = Cols(b);
+        for i in 0..b.num_rows() {
+            let line = c.text("order_item_id", i)?.unwrap_or_default();
+            let order = c.text("order_id", i)?.unwrap_or_default();
+            let line_no = line.rsplit('-').next().map_or(0, number);
+            items.entry(order).or_default().push(json!({
+                "oi_id": number(order) * 100 + line_no,
+                "sku_id": c.text("sku_id", i)?,
+                "qty": c.int("qty", i)?,
+                "price": yuan(c.money("unit_price", i)?),
+                "amount": yuan(c.money("amount", i)?),
+            }));
+        }
+    }
+    let mut pays: HashMap<&str, Vec<Value>> = HashMap::new();
+    if let Some(b) = get("payments") {
+        let c = Cols(b);
+        for i in 0..b.num_rows() {
+            let order = c.text("order_id", i)?.unwrap_or_default();
+            pays.entry(order).or_default().push(json!({
+                "pay_id": number(c.text("payment_id", i)?.unwrap_or_default()),
+                "outer_pay_id": c.text("txn_no", i)?,
+                "pay_date": wall(c.ts("paid_at", i)?.unwrap_or_default()),
+                "amount": yuan(c.money("amount", i)?),
+                "payment": c.text("channel", i)?,
+                "status": if c.text("status", i)? == Some("reversed") { "Cancelled" } else { "Confirmed" },
+            }));
+        }
+    }
+    let c = Cols(orders);
+    let dates = orders
+        .column_by_name("order_date")
+        .and_then(|a| a.as_any().downcast_ref::<Date32Array>().cloned());
+    for i in 0..orders.num_rows() {
+        let order_id = c.text("order_id", i)?.unwrap_or_default();
+        let created = wall(c.ts("created_at", i)?.unwrap_or_default());
+        let mut doc = json!({
+            "o_id": number(order_id),
+            "so_id": c.text("platform_order_no", i)?,
+            "shop_id": number(c.text("shop_id", i)?.unwrap_or_default()),
+            "shop_site": site(c.text("platform", i)?.unwrap_or_default()),
+            "shop_buyer_id": c.text("buyer_id", i)?,
+            "status": jst_status(c.text("status", i)?.unwrap_or_default()),
+            "created": created,
+            "order_date": created,
+            "modified": wall(c.ts("modified_at", i)?.unwrap_or_default()),
+            "pay_amount": yuan(c.money("pay_amount", i)?),
+            "freight": yuan(c.money("freight_amount", i)?),
+            "free_amount": yuan(c.money("discount_amount", i)?),
+            "is_cod": c.flag("is_cod", i)?,
+            "receiver_state": c.text("receiver_province", i)?,
+            "receiver_city": c.text("receiver_city", i)?,
+            "items": items.remove(order_id).unwrap_or_default(),
+            "pays": pays.remove(order_id).unwrap_or_default(),
+        });
+        if let Some(p) = c.ts("paid_at", i)? {
+            doc["pay_date"] = Value::from(wall(p));
+        }
+        debug_assert!(dates.as_ref().is_none_or(|d| d.len() > i));
+        out(doc);
+    }
+    Ok(())
+}
+
+/// Generates the demo world and hands each order document to `out`, in creation order.
+/// Returns the number of documents. Runs on the calling thread (use `spawn_blocking`).
+pub fn jushuitan_orders(cfg: &DemoConfig, out: &mut dyn FnMut(Value)) -> Result<u64> {
+    let mut n = 0u64;
+    let mut failed = None;
+    Gen::new(cfg).run(cfg, |chunk, _done| {
+        let mut count = |v: Value| {
+            n += 1;
+            out(v);
+        };
+        match chunk_docs(&chunk, &mut count) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(n),
+    }
+}
