@@ -65,7 +65,11 @@ fn streams_of(doc: &ConnectorDoc) -> Vec<String> {
     }
 }
 
-fn build(reg: &Registry, doc: &ConnectorDoc, only: &[String]) -> anyhow::Result<Vec<Arc<dyn Stream>>> {
+fn build(
+    reg: &Registry,
+    doc: &ConnectorDoc,
+    only: &[String],
+) -> anyhow::Result<Vec<Arc<dyn Stream>>> {
     Ok(registry::build(doc, &env_var, reg.tokens(&doc.name), only)?)
 }
 
@@ -176,7 +180,9 @@ async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<(
     }
     let opts = SyncOptions {
         full: args.full,
-        window: args.window_hours.map(|h| Duration::from_secs(h.max(1) * 3600)),
+        window: args
+            .window_hours
+            .map(|h| Duration::from_secs(h.max(1) * 3600)),
         keep_raw: !args.no_raw,
         ..SyncOptions::new(from, to)
     };
@@ -213,7 +219,16 @@ fn print_summary(name: &str, reports: &[SyncReport]) {
     println!("connector {name}:");
     println!(
         "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>12} {:>9}  cursor",
-        "stream", "windows", "pages", "records", "appended", "upserted", "requests", "retries", "rate waits", "duration"
+        "stream",
+        "windows",
+        "pages",
+        "records",
+        "appended",
+        "upserted",
+        "requests",
+        "retries",
+        "rate waits",
+        "duration"
     );
     for r in reports {
         println!(

@@ -62,7 +62,10 @@ async fn jushuitan(args: &SimulateArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.write_connector {
         std::fs::write(path, &doc).with_context(|| format!("writing {}", path.display()))?;
     }
-    println!("# Jushuitan simulator: {n} orders, ready in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "# Jushuitan simulator: {n} orders, ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("# credentials (simulator only):");
     println!("export JST_APP_SECRET={secret}");
     println!("export JST_ACCESS_TOKEN={SIM_ACCESS_TOKEN}");

@@ -97,9 +97,11 @@ fn invalid(what: &str, message: impl Into<String>) -> PipelineError {
 /// Whether a key name suggests a secret that must not be written in plain text.
 fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["secret", "password", "token", "api_key", "apikey", "session"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "secret", "password", "token", "api_key", "apikey", "session",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 fn find_plain_secret(table: &toml::Table, path: &str) -> Option<String> {
@@ -139,10 +141,13 @@ impl ConnectorDoc {
         // The parser's own message quotes the offending line, which may hold a secret: report
         // the line number and the reason only.
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            let line = e
-                .span()
-                .map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
-            invalid(origin, format!("not valid TOML (line {line}): {}", e.message()))
+            let line = e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].lines().count().max(1)
+            });
+            invalid(
+                origin,
+                format!("not valid TOML (line {line}): {}", e.message()),
+            )
         })?;
         if let Some(toml::Value::Table(secrets)) = table.get("secrets") {
             for (k, v) in secrets {
@@ -243,8 +248,13 @@ app_secret = { env = "JST_SECRET" }
 
     #[test]
     fn plain_secrets_bad_names_and_unknown_kinds_are_refused_with_the_key() {
-        let plain = GOOD.replace("app_key = \"k\"", "app_key = \"k\"\napp_secret = \"hunter2\"");
-        let e = ConnectorDoc::parse(&plain, "t.toml").expect_err("plain").to_string();
+        let plain = GOOD.replace(
+            "app_key = \"k\"",
+            "app_key = \"k\"\napp_secret = \"hunter2\"",
+        );
+        let e = ConnectorDoc::parse(&plain, "t.toml")
+            .expect_err("plain")
+            .to_string();
         assert!(e.contains("`app_secret` looks like a secret"), "{e}");
         assert!(!e.contains("hunter2"), "the value is never echoed: {e}");
         let e = ConnectorDoc::parse(&GOOD.replace("shop-erp", "Shop ERP"), "t.toml")

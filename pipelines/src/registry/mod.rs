@@ -33,12 +33,18 @@ pub fn validate(doc: &ConnectorDoc) -> Result<()> {
     let streams: Vec<String> = match doc.kind {
         Kind::Jushuitan => {
             doc.settings::<connectors::jushuitan::JstSettings>()?;
-            kind_streams(doc.kind).iter().map(|s| s.to_string()).collect()
+            kind_streams(doc.kind)
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         }
         Kind::Taobao | Kind::Http => {
             return Err(PipelineError::Connector {
                 name: doc.name.clone(),
-                message: format!("kind `{}` is not available in this build", doc.kind.as_str()),
+                message: format!(
+                    "kind `{}` is not available in this build",
+                    doc.kind.as_str()
+                ),
             });
         }
     };

@@ -67,8 +67,8 @@ impl Registry {
         for e in entries.flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "toml") {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(io(format!("reading {}", p.display())))?;
+                let text =
+                    std::fs::read_to_string(&p).map_err(io(format!("reading {}", p.display())))?;
                 out.push(ConnectorDoc::parse(&text, &p.display().to_string())?);
             }
         }

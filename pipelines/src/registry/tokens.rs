@@ -89,7 +89,10 @@ mod tests {
         s.save("refresh_token", "r2");
         s.save("access_token", "a2");
         let again = TokenStore::open(dir.path(), "erp");
-        assert_eq!(again.values().get("refresh_token").map(String::as_str), Some("r2"));
+        assert_eq!(
+            again.values().get("refresh_token").map(String::as_str),
+            Some("r2")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
