@@ -5,6 +5,7 @@
 //! crash anywhere leaves the cursor before any data it did not fully commit. Re-reading a
 //! window is harmless because every write is an upsert by primary key.
 
+pub mod conformance;
 pub mod engine;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};

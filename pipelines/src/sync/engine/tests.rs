@@ -329,3 +329,27 @@ async fn a_sync_killed_at_random_points_and_rerun_loses_and_doubles_nothing() {
         1_600
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jushuitan_orders_pass_the_conformance_suite() {
+    let docs = world(900);
+    let (sim, _dir, _wh) = setup(&docs, Vec::new()).await;
+    let c = client(&sim);
+    let stream = JstOrders::new(Arc::clone(&c), 50);
+    let state = Arc::clone(&sim.state);
+    let throttle = move || state.inject([Fault::Throttle, Fault::Throttle, Fault::Throttle]);
+    let report = crate::sync::conformance::check(&crate::sync::conformance::Target {
+        connector: "jst-conf",
+        stream: &stream,
+        from: day0(),
+        to: day0() + chrono::Duration::days(21),
+        window: Duration::from_secs(2 * 24 * 3600),
+        empty_from: day0() - chrono::Duration::days(30),
+        empty_to: day0() - chrono::Duration::days(20),
+        throttle: &throttle,
+    })
+    .await
+    .expect("conformance");
+    assert_eq!(report.checks.len(), 5, "{:?}", report.checks);
+    assert_eq!(report.rows, 900 + 1_800 + 900);
+}
