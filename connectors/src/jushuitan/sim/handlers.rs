@@ -11,20 +11,28 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
+use super::endpoints::{self, ENDPOINTS, Endpoint};
 use super::{Fault, SimState};
-use crate::{sign, tolerant};
+use crate::sign;
 
 type Shared = Arc<SimState>;
 type Params = HashMap<String, String>;
 
 pub(crate) fn router(state: Shared) -> Router {
-    Router::new()
+    let mut r = Router::new();
+    for ep in ENDPOINTS {
+        r = r.route(
+            ep.path,
+            post(move |State(s): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes| {
+                business(s, headers, q, body, ep)
+            }),
+        );
+    }
+    r
         .route("/openWeb/auth/getInitToken", post(init_token))
         .route("/openWeb/auth/refreshToken", post(refresh_token))
-        .route("/open/orders/single/query", post(orders))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
@@ -190,14 +198,9 @@ async fn refresh_token(
     }
 }
 
-const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
-
-async fn orders(
-    State(s): State<Shared>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
+/// One business call on `ep`: faults, common checks, the shared per-token limiter, then the
+/// endpoint's own `biz` rules.
+async fn business(s: Shared, headers: HeaderMap, q: Option<String>, body: Bytes, ep: &'static Endpoint) -> Response {
     s.stats.requests.fetch_add(1, Ordering::Relaxed);
     let fault = s
         .faults
@@ -245,80 +248,14 @@ async fn orders(
             },
         );
     }
-    match query_orders(&s, p.get("biz").map_or("", String::as_str)) {
-        Ok(data) => {
+    match endpoints::query(&s, ep, p.get("biz").map_or("", String::as_str)) {
+        Ok(text) => {
             s.stats.ok.fetch_add(1, Ordering::Relaxed);
-            reply(0, "执行成功", data)
+            ([(header::CONTENT_TYPE, "application/json")], text).into_response()
         }
         Err(msg) => {
             s.stats.bad_request.fetch_add(1, Ordering::Relaxed);
-            refuse(-1, &msg)
+            refuse(s.config.biz_error_code, &msg)
         }
     }
-}
-
-fn query_orders(s: &SimState, biz: &str) -> Result<Value, String> {
-    let biz: Value = serde_json::from_str(if biz.is_empty() { "{}" } else { biz })
-        .map_err(|_| "biz不是合法的JSON".to_string())?;
-    let page_index = tolerant::int(biz.get("page_index")).unwrap_or(1);
-    let page_size = tolerant::int(biz.get("page_size")).unwrap_or(30);
-    if page_index < 1 {
-        return Err("page_index必须从1开始".into());
-    }
-    if page_size < 1 || page_size > s.config.max_page_size {
-        return Err(format!("page_size不能超过{}", s.config.max_page_size));
-    }
-    let (skip, take) = (((page_index - 1) * page_size) as usize, page_size as usize);
-    let list = |k: &str| {
-        biz.get(k)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let so_ids: Vec<String> = list("so_ids")
-        .iter()
-        .filter_map(|v| tolerant::text(Some(v)))
-        .collect();
-    let o_ids: Vec<i64> = list("o_ids")
-        .iter()
-        .filter_map(|v| tolerant::int(Some(v)))
-        .collect();
-    let (rows, count, has_next) = if !so_ids.is_empty() || !o_ids.is_empty() {
-        if so_ids.len() > 20 {
-            return Err("so_ids最多20个".into());
-        }
-        let all = s.world.by_ids(&so_ids, &o_ids);
-        let n = all.len();
-        let rows: Vec<Value> = all.into_iter().skip(skip).take(take).collect();
-        (rows, Some(n), skip + take < n)
-    } else if let Some(start_ts) = tolerant::int(biz.get("start_ts")) {
-        let (rows, more) = s.world.by_ts(start_ts, skip, take);
-        (rows, None, more)
-    } else {
-        let begin = tolerant::text(biz.get("modified_begin"))
-            .ok_or("modified_begin和modified_end不能为空")?;
-        let end = tolerant::text(biz.get("modified_end"))
-            .ok_or("modified_begin和modified_end不能为空")?;
-        let parse = |t: &str| {
-            NaiveDateTime::parse_from_str(t, TIME_FORMAT).map_err(|_| format!("时间格式错误: {t}"))
-        };
-        let (b, e) = (parse(&begin)?, parse(&end)?);
-        if e < b {
-            return Err("modified_end不能早于modified_begin".into());
-        }
-        if (e - b).to_std().unwrap_or_default() > s.config.max_window {
-            return Err("时间间隔不能超过七天".into());
-        }
-        let (rows, n) = s.world.by_window(&begin, &end, skip, take);
-        (rows, Some(n), skip + take < n)
-    };
-    s.stats
-        .rows_served
-        .fetch_add(rows.len() as u64, Ordering::Relaxed);
-    let mut data = json!({"page_index": page_index, "page_size": page_size, "has_next": has_next, "orders": rows});
-    if let Some(n) = count {
-        data["data_count"] = Value::from(n);
-        data["page_count"] = Value::from(n.div_ceil(page_size as usize));
-    }
-    Ok(data)
 }

@@ -1,18 +1,23 @@
 //! A faithful Jushuitan gateway on loopback, for tests, benchmarks and `zhongtai simulate`.
 //!
-//! It serves a [`SimWorld`] of orders through the real protocol and is strict enough that a
-//! client bug fails a test (spec sheet §1.11):
+//! It serves a [`SimWorld`] (orders, refunds, refund payments, outbound, shipping info,
+//! inventory per warehouse, purchases, SKUs, shops, warehouses) through the real protocol and
+//! is strict enough that a client bug fails a test (spec sheet §1.11):
 //! - only form-encoded POSTs on known paths;
 //! - `sign` verified (code 10), `timestamp` within the allowed skew (code 140), `version=2`
 //!   and `charset=utf-8` required, the access token known and unexpired (code 100);
-//! - a per-token limiter: 5 requests per second (code 199) and 100 per minute (code 200);
-//! - `biz` validated: both window ends present, span ≤ 7 days, `page_size` ≤ 100 (code -1);
-//! - deterministic paging by `modified` window or by `start_ts`;
+//! - a per-token limiter shared by every endpoint: 5 requests per second (code 199) and 100
+//!   per minute (code 200);
+//! - `biz` validated per endpoint (`endpoints.rs`): both window ends present, the endpoint's
+//!   longest span (7 days; 6 months for refund payments), its `page_size` maximum, id-list
+//!   sizes (code `biz_error_code`, -1 by default);
+//! - deterministic paging by `modified` window, by `start_ts`, or whole (master data);
 //! - faults on demand ([`Fault`]): HTTP 5xx, garbage bodies, slow answers, throttling bursts,
 //!   token expiry; late modifications of old orders through [`SimWorld::modify`].
 //!
 //! Counters in [`SimStats`] let tests assert, for example, that a client never hit a limit.
 
+mod endpoints;
 mod handlers;
 mod limits;
 mod world;
@@ -23,7 +28,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use world::SimWorld;
+pub use world::{
+    LOGISTICS, ORDERS, OUTBOUND, PURCHASES, REFUND_PAYS, REFUNDS, SHOPS, SKUS, SimDoc, SimWorld,
+    WAREHOUSES, inventory, key_field,
+};
 
 /// Gateway rules. [`SimConfig::default`] is the real platform's.
 #[derive(Debug, Clone)]
@@ -32,7 +40,16 @@ pub struct SimConfig {
     pub app_secret: String,
     /// Allowed clock skew of `timestamp`.
     pub max_skew: Duration,
+    /// Orders' `page_size` maximum (100 per the SDK doc; 50 in client practice: UNCONFIRMED).
     pub max_page_size: i64,
+    /// Refund payments' `page_size` maximum ("max 1000": UNCONFIRMED).
+    pub refund_pay_max_page_size: i64,
+    /// The shops list key: `datas` (Java SDK) or `shops` (one client): UNCONFIRMED.
+    pub shops_list_key: String,
+    /// Whether inventory pages report `data_count`/`page_count` (UNCONFIRMED).
+    pub inventory_totals: bool,
+    /// The code of a refused `biz` (UNCONFIRMED; -1 by default).
+    pub biz_error_code: i64,
     pub max_window: Duration,
     /// Requests per second per token before code 199 (`None`: unlimited).
     pub per_second: Option<usize>,
@@ -49,6 +66,10 @@ impl Default for SimConfig {
             app_secret: "sim-app-secret".into(),
             max_skew: Duration::from_secs(600),
             max_page_size: 100,
+            refund_pay_max_page_size: 1000,
+            shops_list_key: "datas".into(),
+            inventory_totals: false,
+            biz_error_code: -1,
             max_window: Duration::from_secs(7 * 24 * 3600),
             per_second: Some(5),
             per_minute: Some(100),
