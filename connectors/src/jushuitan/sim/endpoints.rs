@@ -7,7 +7,6 @@
 //! never parsed. Filters the simulator does not model (e.g. outbound by `l_ids`) are refused
 //! with a message saying so, rather than answered wrongly.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::{Months, NaiveDateTime};
@@ -349,7 +348,7 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
         }
     }
     let world = &s.world;
-    let (rows, count, has_next): (Vec<Arc<str>>, Option<usize>, bool) =
+    let (rows, count, has_next): (Vec<String>, Option<usize>, bool) =
         if !keys.is_empty() || !so_ids.is_empty() {
             let all = world.id_texts(&collection, &so_ids, &keys);
             let n = all.len();
@@ -380,7 +379,7 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
 }
 
 /// `{"code":0,"msg":"执行成功","data":{…meta…,"<list_key>":[rows…]}}` without parsing the rows.
-fn body(meta: Value, list_key: &str, rows: &[Arc<str>], request_id: bool) -> String {
+fn body(meta: Value, list_key: &str, rows: &[String], request_id: bool) -> String {
     let meta = meta.to_string();
     let meta = meta.strip_suffix('}').unwrap_or(&meta);
     let len = rows.iter().map(|r| r.len() + 1).sum::<usize>() + meta.len() + 96;
@@ -413,7 +412,7 @@ mod tests {
 
     #[test]
     fn a_body_is_valid_json_with_the_rows_in_order() {
-        let rows: Vec<Arc<str>> = vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into()];
+        let rows: Vec<String> = vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into()];
         let b = body(json!({"page_index": 1, "has_next": false}), "datas", &rows, true);
         let v: Value = serde_json::from_str(&b).expect("json");
         assert_eq!(v["data"]["datas"], json!([{"a": 1}, {"a": 2}]));
