@@ -204,14 +204,24 @@ impl Stream for JstStream {
             };
             if self.spec.window.is_some() {
                 let last = end - chrono::Duration::seconds(1);
-                biz.insert("modified_begin".into(), begin.format(FORMAT).to_string().into());
-                biz.insert("modified_end".into(), last.format(FORMAT).to_string().into());
+                biz.insert(
+                    "modified_begin".into(),
+                    begin.format(FORMAT).to_string().into(),
+                );
+                biz.insert(
+                    "modified_end".into(),
+                    last.format(FORMAT).to_string().into(),
+                );
             }
             biz.insert("page_index".into(), page_index.into());
             biz.insert("page_size".into(), self.page_size.into());
             let page = self
                 .client
-                .call(self.spec.path, &Value::Object(biz).to_string(), self.spec.list_key)
+                .call(
+                    self.spec.path,
+                    &Value::Object(biz).to_string(),
+                    self.spec.list_key,
+                )
                 .await
                 .map_err(|e| stream_error(self.spec.name, e))?;
             Ok(RawPage {
@@ -330,7 +340,9 @@ impl Stream for JstInventory {
                 .call("/open/inventory/query", &biz.to_string(), "inventorys")
                 .await
                 .map_err(|e| stream_error("inventory", e))?;
-            let day = (end - chrono::Duration::seconds(1)).format("%Y-%m-%d").to_string();
+            let day = (end - chrono::Duration::seconds(1))
+                .format("%Y-%m-%d")
+                .to_string();
             let rows = page
                 .rows
                 .into_iter()

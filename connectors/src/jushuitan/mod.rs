@@ -15,8 +15,8 @@
 mod client;
 mod endpoint_streams;
 mod envelope;
-mod maps;
 mod mapping;
+mod maps;
 mod record;
 mod request;
 mod rows;
@@ -24,9 +24,9 @@ pub mod sim;
 mod streams;
 
 pub use client::{ClientConfig, ClientError, ClientStats, JstClient};
+pub use endpoint_streams::{JstInventory, JstStream};
 pub use envelope::{JstError, Page, parse_data, parse_page};
 pub use mapping::{MappedOrders, MappingError, SOURCE, map_orders, shanghai_time};
-pub use request::{Credentials, biz_body, token_body};
-pub use endpoint_streams::{JstInventory, JstStream};
 pub use record::RecordError;
+pub use request::{Credentials, biz_body, token_body};
 pub use streams::{JstOrders, JstSettings, STREAMS, build_streams};

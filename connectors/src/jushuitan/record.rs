@@ -31,7 +31,12 @@ pub(crate) struct Doc<'a> {
 
 impl<'a> Doc<'a> {
     pub(crate) fn new(v: &'a Value, kind: &'static str, id: &'a str) -> Self {
-        Self { v, kind, id, at: "" }
+        Self {
+            v,
+            kind,
+            id,
+            at: "",
+        }
     }
 
     /// A child object (a line) reported as `<at><field>` under the same record.
@@ -61,7 +66,8 @@ impl<'a> Doc<'a> {
     }
 
     pub(crate) fn need_text(&self, field: &str) -> Result<String, RecordError> {
-        self.text(field).ok_or_else(|| self.err(field, "is missing"))
+        self.text(field)
+            .ok_or_else(|| self.err(field, "is missing"))
     }
 
     pub(crate) fn need_id(&self, field: &str) -> Result<String, RecordError> {
@@ -77,9 +83,12 @@ impl<'a> Doc<'a> {
         match self.v.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            v => tolerant::int(v)
-                .map(Some)
-                .ok_or_else(|| self.err(field, format!("{} is not a whole number", v.unwrap_or(&Value::Null)))),
+            v => tolerant::int(v).map(Some).ok_or_else(|| {
+                self.err(
+                    field,
+                    format!("{} is not a whole number", v.unwrap_or(&Value::Null)),
+                )
+            }),
         }
     }
 
@@ -99,7 +108,8 @@ impl<'a> Doc<'a> {
     }
 
     pub(crate) fn need_time(&self, field: &str) -> Result<(i64, i32), RecordError> {
-        self.time(field)?.ok_or_else(|| self.err(field, "is missing"))
+        self.time(field)?
+            .ok_or_else(|| self.err(field, "is missing"))
     }
 
     /// A weight in kilograms (up to 3 decimals) as whole grams; absent is `None`.

@@ -153,8 +153,15 @@ mod tests {
         r.push(vec![text("a"), Cell::Money(Some(1999))]);
         r.push(vec![text("b"), Cell::Money(None)]);
         let b = r.finish();
-        assert_eq!(b.schema().field(1).data_type(), &DataType::Decimal128(18, 2));
-        let m = b.column(1).as_any().downcast_ref::<Decimal128Array>().expect("dec");
+        assert_eq!(
+            b.schema().field(1).data_type(),
+            &DataType::Decimal128(18, 2)
+        );
+        let m = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .expect("dec");
         assert_eq!((m.value(0), m.is_null(1)), (1999, true));
         assert_eq!(b.column(0).as_string::<i32>().value(1), "b");
     }

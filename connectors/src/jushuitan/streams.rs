@@ -116,11 +116,13 @@ pub fn build_streams(
                 client: Arc::clone(&client),
                 page_size: settings.page_size,
             }) as Arc<dyn Stream>),
-            "inventory" => Ok(Arc::new(JstInventory::new(
-                Arc::clone(&client),
-                settings.page_size,
-            )) as Arc<dyn Stream>),
-            other if let Some(s) = JstStream::new(other, Arc::clone(&client), settings.page_size) => {
+            "inventory" => Ok(
+                Arc::new(JstInventory::new(Arc::clone(&client), settings.page_size))
+                    as Arc<dyn Stream>,
+            ),
+            other
+                if let Some(s) = JstStream::new(other, Arc::clone(&client), settings.page_size) =>
+            {
                 Ok(Arc::new(s) as Arc<dyn Stream>)
             }
             other => Err(StreamError::Settings(format!(

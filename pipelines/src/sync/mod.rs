@@ -8,4 +8,5 @@
 pub mod engine;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
-#[cfg(test)] mod tests_jst_streams;
+#[cfg(test)]
+mod tests_jst_streams;

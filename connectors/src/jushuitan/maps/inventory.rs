@@ -43,12 +43,15 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         let day = d.need_text(SNAPSHOT_DATE)?;
         let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d")
             .map_err(|_| d.err(SNAPSHOT_DATE, format!("{day:?} is not yyyy-MM-dd")))?;
-        let days = i32::try_from((day - epoch).num_days()).map_err(|_| d.err(SNAPSHOT_DATE, "out of range"))?;
+        let days = i32::try_from((day - epoch).num_days())
+            .map_err(|_| d.err(SNAPSHOT_DATE, "out of range"))?;
         rows.push(vec![
             Cell::Date(Some(days)),
             text(d.need_id("sku_id")?),
             text(d.jst_id("wms_co_id")?),
-            Cell::Int(Some(d.int("qty")?.ok_or_else(|| d.err("qty", "is missing"))?)),
+            Cell::Int(Some(
+                d.int("qty")?.ok_or_else(|| d.err("qty", "is missing"))?,
+            )),
             Cell::Money(Some(0)),
             source(),
         ]);

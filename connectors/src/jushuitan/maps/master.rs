@@ -41,7 +41,10 @@ pub(crate) fn map_shops(records: &[Value]) -> Result<Vec<TableRows>, RecordError
         let d = Doc::new(v, "shop", &id);
         rows.push(vec![
             text(d.jst_id("shop_id")?),
-            text(d.text("shop_site").map_or_else(|| "unknown".into(), |s| s.to_lowercase())),
+            text(
+                d.text("shop_site")
+                    .map_or_else(|| "unknown".into(), |s| s.to_lowercase()),
+            ),
             text(d.need_text("shop_name")?),
             Cell::Text(d.text("nick")),
             Cell::Ts(d.time("created")?.map(|t| t.0)),

@@ -64,8 +64,12 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         let mut promised: Option<i32> = None;
         for item in d.list("items") {
             let line = d.child(item, "items[].");
-            let qty = line.int("qty")?.ok_or_else(|| line.err("qty", "is missing"))?;
-            let price = line.money("price")?.ok_or_else(|| line.err("price", "is missing"))?;
+            let qty = line
+                .int("qty")?
+                .ok_or_else(|| line.err("qty", "is missing"))?;
+            let price = line
+                .money("price")?
+                .ok_or_else(|| line.err("price", "is missing"))?;
             let amount = qty
                 .checked_mul(price)
                 .ok_or_else(|| line.err("qty", "qty × price overflows"))?;

@@ -59,7 +59,8 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         let d = Doc::new(v, "after-sale", &id);
         let as_id = d.jst_id("as_id")?;
         let st = d.need_text("status")?;
-        let st = status(&st).ok_or_else(|| d.err("status", format!("{st:?} is not an after-sale status")))?;
+        let st = status(&st)
+            .ok_or_else(|| d.err("status", format!("{st:?} is not an after-sale status")))?;
         let k = kind(&d.text("type").unwrap_or_default());
         let (created, day) = match d.time("as_date")? {
             Some(t) => t,
@@ -70,7 +71,9 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         let mut received: Option<i64> = None;
         for item in d.list("items") {
             let line = d.child(item, "items[].");
-            qty += line.int("qty")?.ok_or_else(|| line.err("qty", "is missing"))?;
+            qty += line
+                .int("qty")?
+                .ok_or_else(|| line.err("qty", "is missing"))?;
             let sku = line.need_text("sku_id")?;
             if !skus.contains(&sku) {
                 skus.push(sku);
@@ -79,7 +82,11 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
                 received = Some(received.map_or(at, |r: i64| r.max(at)));
             }
         }
-        let completed = if st == "success" { d.time("confirm_date")?.map(|t| t.0) } else { None };
+        let completed = if st == "success" {
+            d.time("confirm_date")?.map(|t| t.0)
+        } else {
+            None
+        };
         rows.push(vec![
             text(as_id),
             text(d.jst_id("o_id")?),

@@ -58,7 +58,10 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
             Cell::Bool(Some(false)),
             Cell::Bool(Some(false)),
             text(lifecycle),
-            Cell::Money(Some(d.money("sale_price")?.ok_or_else(|| d.err("sale_price", "is missing"))?)),
+            Cell::Money(Some(
+                d.money("sale_price")?
+                    .ok_or_else(|| d.err("sale_price", "is missing"))?,
+            )),
             Cell::Money(Some(d.money("cost_price")?.unwrap_or(0))),
             Cell::Int(d.grams("weight")?),
             Cell::Int(None),

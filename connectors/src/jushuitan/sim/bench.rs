@@ -28,8 +28,14 @@ async fn sim_world_million_orders_memory_and_pages_per_second() {
     let before = peak_rss_mib();
     let t = Instant::now();
     let world = SimWorld::default();
-    let bytes: usize = generate::orders(3, from, 30).map(|d| d.json.len()).sum::<usize>() / 3;
-    assert_eq!(world.load(ORDERS, generate::orders(n, from, 30)), n as usize);
+    let bytes: usize = generate::orders(3, from, 30)
+        .map(|d| d.json.len())
+        .sum::<usize>()
+        / 3;
+    assert_eq!(
+        world.load(ORDERS, generate::orders(n, from, 30)),
+        n as usize
+    );
     let loaded = t.elapsed();
     let after = peak_rss_mib();
     println!(
@@ -78,7 +84,11 @@ async fn sim_world_million_orders_memory_and_pages_per_second() {
     while t.elapsed() < Duration::from_secs(5) {
         pages += 1;
         let p = c
-            .call("/open/orders/single/query", &biz(1 + i64::from(pages % 2000)), "orders")
+            .call(
+                "/open/orders/single/query",
+                &biz(1 + i64::from(pages % 2000)),
+                "orders",
+            )
             .await
             .expect("page");
         assert_eq!(p.rows.len(), 100);

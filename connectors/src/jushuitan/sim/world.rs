@@ -158,10 +158,7 @@ impl Docs {
         let cached = self.windows_mut().get(&(begin, end)).copied();
         let total = match cached {
             Some(c) => c.total,
-            None => self
-                .by_modified
-                .range((begin, 0)..=(end, u32::MAX))
-                .count(),
+            None => self.by_modified.range((begin, 0)..=(end, u32::MAX)).count(),
         };
         let from = match cached.and_then(|c| c.resume) {
             Some((at, pos)) if at == skip => self.by_modified.range(pos..=(end, u32::MAX)),
@@ -181,7 +178,7 @@ impl Docs {
         (page, total)
     }
 
-    fn from_ts(&self, start_ts: i64, skip: usize, take: usize) -> (Vec<String>, bool) {
+    fn since_ts(&self, start_ts: i64, skip: usize, take: usize) -> (Vec<String>, bool) {
         let mut it = self.by_ts.range(start_ts..).skip(skip);
         let page = it.by_ref().take(take).map(|(_, &i)| self.text(i)).collect();
         (page, it.next().is_some())
@@ -196,7 +193,11 @@ pub struct SimWorld {
 
 fn with_ts(json: &str, ts: i64, as_text: bool) -> Option<String> {
     let body = json.trim_end().strip_suffix('}')?;
-    let sep = if body.trim_end().ends_with('{') { "" } else { "," };
+    let sep = if body.trim_end().ends_with('{') {
+        ""
+    } else {
+        ","
+    };
     Some(if as_text {
         format!("{body}{sep}\"ts\":\"{ts}\"}}")
     } else {
@@ -386,7 +387,7 @@ impl SimWorld {
     ) -> (Vec<String>, bool) {
         self.read()
             .get(collection)
-            .map_or((Vec::new(), false), |c| c.from_ts(start_ts, skip, take))
+            .map_or((Vec::new(), false), |c| c.since_ts(start_ts, skip, take))
     }
 
     /// Orders by their online order numbers (`so_ids`) or ERP ids (`o_ids`).
@@ -451,7 +452,11 @@ mod tests {
         assert_eq!(total, 7, "days 1 and 2 hold ids 3,6,9 and 1,4,7,10");
         let (b, total2) = w.by_window("2026-11-01 00:00:00", "2026-11-02 23:59:59", 4, 4);
         assert_eq!(total2, 7);
-        let ids: Vec<i64> = a.iter().chain(&b).map(|o| o["o_id"].as_i64().unwrap()).collect();
+        let ids: Vec<i64> = a
+            .iter()
+            .chain(&b)
+            .map(|o| o["o_id"].as_i64().unwrap())
+            .collect();
         assert_eq!(ids, vec![3, 6, 9, 1, 4, 7, 10]);
         // A page asked for again (not following the previous one) is still exact.
         let (again, _) = w.by_window("2026-11-01 00:00:00", "2026-11-02 23:59:59", 2, 2);
@@ -462,7 +467,10 @@ mod tests {
         let (_, total3) = w.by_window("2026-11-01 00:00:00", "2026-11-02 23:59:59", 0, 4);
         assert_eq!(total3, 6);
         let moved = w.by_ids(&["S4".into()], &[]);
-        assert_eq!((moved[0]["x"].clone(), moved[0]["ts"].clone()), (json!(1), json!(11)));
+        assert_eq!(
+            (moved[0]["x"].clone(), moved[0]["ts"].clone()),
+            (json!(1), json!(11))
+        );
     }
 
     #[test]
@@ -471,9 +479,15 @@ mod tests {
         w.load(ORDERS, [doc(1, "2026-11-01 00:00:00")]);
         let (page, more) = w.by_ts(0, 0, 10);
         assert_eq!((page[0]["ts"].clone(), more), (json!(1), false));
-        assert!(w.upsert_in(REFUNDS, json!({"as_id": 9, "modified": "2026-11-01 00:00:00"})));
+        assert!(w.upsert_in(
+            REFUNDS,
+            json!({"as_id": 9, "modified": "2026-11-01 00:00:00"})
+        ));
         assert_eq!(w.all_in(REFUNDS)[0]["ts"], json!("1"));
-        assert!(!w.upsert_in(REFUNDS, json!({"modified": "2026-11-01 00:00:00"})), "no key");
+        assert!(
+            !w.upsert_in(REFUNDS, json!({"modified": "2026-11-01 00:00:00"})),
+            "no key"
+        );
         assert_eq!(w.len_of(REFUNDS), 1);
     }
 }
