@@ -6,18 +6,27 @@
 //!
 //! - `client.rs`: [`JstClient`], paced and recovering HTTP calls.
 //! - `mapping.rs`: order documents → canonical `orders`, `order_items`, `payments` batches.
-//! - `streams.rs`: settings and the [`crate::stream::Stream`]s the sync engine reads.
+//! - `streams.rs`: settings, the builder, and the orders [`crate::stream::Stream`].
+//! - `endpoint_streams.rs`: the other streams (refunds, shipments, logistics, inventory,
+//!   purchases, skus, shops, warehouses); `maps/` their mappings to canonical rows, over
+//!   `record.rs` (reading a record, errors naming record and field) and `rows.rs` (batches).
 //! - `sim/`: a faithful gateway simulator on loopback.
 
 mod client;
+mod endpoint_streams;
 mod envelope;
 mod mapping;
+mod maps;
+mod record;
 mod request;
+mod rows;
 pub mod sim;
 mod streams;
 
 pub use client::{ClientConfig, ClientError, ClientStats, JstClient};
+pub use endpoint_streams::{JstInventory, JstStream};
 pub use envelope::{JstError, Page, parse_data, parse_page};
 pub use mapping::{MappedOrders, MappingError, SOURCE, map_orders, shanghai_time};
+pub use record::RecordError;
 pub use request::{Credentials, biz_body, token_body};
 pub use streams::{JstOrders, JstSettings, STREAMS, build_streams};

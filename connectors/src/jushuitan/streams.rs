@@ -1,6 +1,7 @@
 //! Jushuitan as [`Stream`]s: settings, the builder the registry calls, and each stream.
 //!
-//! All streams of one connector share one [`JstClient`], so they share its rate budget.
+//! All streams of one connector share one [`JstClient`], so they share its rate budget. The
+//! streams other than orders live in `endpoint_streams.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::client::{ClientConfig, ClientError, JstClient};
+use super::endpoint_streams::{JstInventory, JstStream};
 use super::envelope::JstError;
 use super::mapping::map_orders;
 use super::request::Credentials;
@@ -62,7 +64,17 @@ fn default_retries() -> u32 {
 }
 
 /// The streams this connector kind offers.
-pub const STREAMS: &[&str] = &["orders"];
+pub const STREAMS: &[&str] = &[
+    "orders",
+    "refunds",
+    "shipments",
+    "logistics",
+    "inventory",
+    "purchases",
+    "skus",
+    "shops",
+    "warehouses",
+];
 
 /// Builds the named streams (all when `names` is empty) over one shared client.
 pub fn build_streams(
@@ -104,6 +116,15 @@ pub fn build_streams(
                 client: Arc::clone(&client),
                 page_size: settings.page_size,
             }) as Arc<dyn Stream>),
+            "inventory" => Ok(
+                Arc::new(JstInventory::new(Arc::clone(&client), settings.page_size))
+                    as Arc<dyn Stream>,
+            ),
+            other
+                if let Some(s) = JstStream::new(other, Arc::clone(&client), settings.page_size) =>
+            {
+                Ok(Arc::new(s) as Arc<dyn Stream>)
+            }
             other => Err(StreamError::Settings(format!(
                 "Jushuitan has no stream `{other}` (it has: {})",
                 STREAMS.join(", ")
@@ -124,7 +145,7 @@ pub(crate) fn stream_error(stream: &str, e: ClientError) -> StreamError {
     }
 }
 
-fn client_stats(client: &JstClient) -> StreamStats {
+pub(crate) fn client_stats(client: &JstClient) -> StreamStats {
     let s = &client.stats;
     StreamStats {
         requests: s.calls.load(Ordering::Relaxed),

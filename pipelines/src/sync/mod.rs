@@ -9,3 +9,5 @@ pub mod conformance;
 pub mod engine;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
+#[cfg(test)]
+mod tests_jst_streams;

@@ -7,7 +7,6 @@
 //! never parsed. Filters the simulator does not model (e.g. outbound by `l_ids`) are refused
 //! with a message saying so, rather than answered wrongly.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::{Months, NaiveDateTime};
@@ -280,9 +279,7 @@ fn window(biz: &Value, span: Span, s: &SimState) -> Result<Option<(String, Strin
         _ if narrowed => b + chrono::Duration::days(1),
         Span::Config => b + chrono::Duration::from_std(s.config.max_window).unwrap_or_default(),
         Span::Days(d) => b + chrono::Duration::days(d),
-        Span::Months(m) => b
-            .checked_add_months(Months::new(m))
-            .ok_or("时间格式错误")?,
+        Span::Months(m) => b.checked_add_months(Months::new(m)).ok_or("时间格式错误")?,
     };
     if e > latest {
         return Err(match span {
@@ -349,23 +346,24 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
         }
     }
     let world = &s.world;
-    let (rows, count, has_next): (Vec<Arc<str>>, Option<usize>, bool) =
-        if !keys.is_empty() || !so_ids.is_empty() {
-            let all = world.id_texts(&collection, &so_ids, &keys);
-            let n = all.len();
-            let rows = all.into_iter().skip(skip).take(take).collect();
-            (rows, Some(n), skip + take < n)
-        } else if let Some(start) = ep.ts_key.and_then(|k| tolerant::int(biz.get(k))) {
-            let (rows, more) = world.ts_texts(&collection, start, skip, take);
-            (rows, None, more)
-        } else if let Some(span) = ep.window {
-            let (begin, end) = window(&biz, span, s)?.ok_or("modified_begin和modified_end不能为空")?;
-            let (rows, n) = world.window_texts(&collection, &begin, &end, skip, take);
-            (rows, Some(n), skip + take < n)
-        } else {
-            let (rows, more) = world.ts_texts(&collection, i64::MIN, skip, take);
-            (rows, None, more)
-        };
+    let (rows, count, has_next): (Vec<String>, Option<usize>, bool) = if !keys.is_empty()
+        || !so_ids.is_empty()
+    {
+        let all = world.id_texts(&collection, &so_ids, &keys);
+        let n = all.len();
+        let rows = all.into_iter().skip(skip).take(take).collect();
+        (rows, Some(n), skip + take < n)
+    } else if let Some(start) = ep.ts_key.and_then(|k| tolerant::int(biz.get(k))) {
+        let (rows, more) = world.ts_texts(&collection, start, skip, take);
+        (rows, None, more)
+    } else if let Some(span) = ep.window {
+        let (begin, end) = window(&biz, span, s)?.ok_or("modified_begin和modified_end不能为空")?;
+        let (rows, n) = world.window_texts(&collection, &begin, &end, skip, take);
+        (rows, Some(n), skip + take < n)
+    } else {
+        let (rows, more) = world.ts_texts(&collection, i64::MIN, skip, take);
+        (rows, None, more)
+    };
     s.stats
         .rows_served
         .fetch_add(rows.len() as u64, Ordering::Relaxed);
@@ -376,11 +374,16 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
         data["page_count"] = Value::from(n.div_ceil(page_size as usize));
     }
     let list_key = ep.list_key.unwrap_or(s.config.shops_list_key.as_str());
-    Ok(body(data, list_key, &rows, ep.collection == world::REFUND_PAYS))
+    Ok(body(
+        data,
+        list_key,
+        &rows,
+        ep.collection == world::REFUND_PAYS,
+    ))
 }
 
 /// `{"code":0,"msg":"执行成功","data":{…meta…,"<list_key>":[rows…]}}` without parsing the rows.
-fn body(meta: Value, list_key: &str, rows: &[Arc<str>], request_id: bool) -> String {
+fn body(meta: Value, list_key: &str, rows: &[String], request_id: bool) -> String {
     let meta = meta.to_string();
     let meta = meta.strip_suffix('}').unwrap_or(&meta);
     let len = rows.iter().map(|r| r.len() + 1).sum::<usize>() + meta.len() + 96;
@@ -413,12 +416,21 @@ mod tests {
 
     #[test]
     fn a_body_is_valid_json_with_the_rows_in_order() {
-        let rows: Vec<Arc<str>> = vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into()];
-        let b = body(json!({"page_index": 1, "has_next": false}), "datas", &rows, true);
+        let rows: Vec<String> = vec![r#"{"a":1}"#.into(), r#"{"a":2}"#.into()];
+        let b = body(
+            json!({"page_index": 1, "has_next": false}),
+            "datas",
+            &rows,
+            true,
+        );
         let v: Value = serde_json::from_str(&b).expect("json");
         assert_eq!(v["data"]["datas"], json!([{"a": 1}, {"a": 2}]));
-        assert_eq!((v["code"].clone(), v["request_id"].clone()), (json!(0), json!("sim")));
-        let empty: Value = serde_json::from_str(&body(json!({}), "orders", &[], false)).expect("json");
+        assert_eq!(
+            (v["code"].clone(), v["request_id"].clone()),
+            (json!(0), json!("sim"))
+        );
+        let empty: Value =
+            serde_json::from_str(&body(json!({}), "orders", &[], false)).expect("json");
         assert_eq!(empty["data"]["orders"], json!([]));
     }
 }

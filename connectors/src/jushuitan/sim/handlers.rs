@@ -25,13 +25,15 @@ pub(crate) fn router(state: Shared) -> Router {
     for ep in ENDPOINTS {
         r = r.route(
             ep.path,
-            post(move |State(s): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes| {
-                business(s, headers, q, body, ep)
-            }),
+            post(
+                move |State(s): State<Shared>,
+                      headers: HeaderMap,
+                      RawQuery(q): RawQuery,
+                      body: Bytes| { business(s, headers, q, body, ep) },
+            ),
         );
     }
-    r
-        .route("/openWeb/auth/getInitToken", post(init_token))
+    r.route("/openWeb/auth/getInitToken", post(init_token))
         .route("/openWeb/auth/refreshToken", post(refresh_token))
         .fallback(|| async {
             (
@@ -200,7 +202,13 @@ async fn refresh_token(
 
 /// One business call on `ep`: faults, common checks, the shared per-token limiter, then the
 /// endpoint's own `biz` rules.
-async fn business(s: Shared, headers: HeaderMap, q: Option<String>, body: Bytes, ep: &'static Endpoint) -> Response {
+async fn business(
+    s: Shared,
+    headers: HeaderMap,
+    q: Option<String>,
+    body: Bytes,
+    ep: &'static Endpoint,
+) -> Response {
     s.stats.requests.fetch_add(1, Ordering::Relaxed);
     let fault = s
         .faults

@@ -18,6 +18,7 @@
 //! Counters in [`SimStats`] let tests assert, for example, that a client never hit a limit.
 
 mod endpoints;
+pub mod generate;
 mod handlers;
 mod limits;
 mod world;
@@ -233,5 +234,7 @@ impl Drop for RunningSim {
     }
 }
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;
