@@ -272,6 +272,15 @@ impl Run<'_> {
             self.stream.map(&records)?
         };
         let cursor_table = self.stream.tables().pop().unwrap_or_default();
+        // All tables of a stream carry one `source`; an empty child batch (an order that lost
+        // all its lines) takes it from its siblings.
+        let mut source = String::new();
+        for t in &mapped.tables {
+            if let Some(s) = column_text(&t.batch, "source")?.into_iter().next() {
+                source = s;
+                break;
+            }
+        }
         let mut wrote_cursor = false;
         for rows in mapped.tables {
             let mut tag = tag.clone();
@@ -280,7 +289,7 @@ impl Run<'_> {
                     cursor.map(|c| (cursor_id(self.connector, self.stream.name()), c));
                 wrote_cursor = true;
             }
-            self.write(rows, &tag).await?;
+            self.write(rows, &source, &tag).await?;
         }
         if !wrote_cursor && let Some(c) = cursor {
             // Nothing changed in this window: commit the cursor alone so the next run starts later.
@@ -292,7 +301,7 @@ impl Run<'_> {
     }
 
     /// Writes one table's rows: appended when none of their keys exists yet, merged otherwise.
-    async fn write(&mut self, rows: TableRows, tag: &CommitTag) -> Result<()> {
+    async fn write(&mut self, rows: TableRows, source: &str, tag: &CommitTag) -> Result<()> {
         let TableRows {
             table,
             batch,
@@ -309,17 +318,13 @@ impl Run<'_> {
             // Composite keys: always merge.
             None => (String::new(), Vec::new()),
         };
-        let source = column_text(&batch, "source")?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
         let existing = if key_column.is_empty() {
             true
         } else if batch.num_rows() == 0 && replace.is_none() {
             false
         } else {
             if !self.keys.contains_key(&table) {
-                let set = self.wh.key_set(&table, &key_column, &source).await?;
+                let set = self.wh.key_set(&table, &key_column, source).await?;
                 self.keys.insert(table.clone(), set);
             }
             let known = &self.keys[&table];
