@@ -12,6 +12,7 @@
 
 pub mod files;
 pub mod jushuitan;
+pub mod manifest;
 pub mod sign;
 pub mod stream;
 pub mod tolerant;
