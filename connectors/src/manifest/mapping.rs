@@ -52,13 +52,9 @@ pub(crate) fn compile_column(name: &str, c: &ColumnSpec, child: bool) -> Result<
     let path = c.path.as_deref().map(JsonPath::parse).transpose()?;
     match (c.kind, &path, &c.value) {
         (ColumnType::Const, _, None) => return Err("type `const` needs `value`".into()),
-        (ColumnType::Const, Some(_), _) => {
-            return Err("type `const` takes `value`, not `path`".into());
-        }
-        (ColumnType::Const, None, Some(_)) => {}
-        (_, None, _) => return Err(format!("type `{:?}` needs `path`", c.kind).to_lowercase()),
-        (_, Some(_), Some(_)) => return Err("`value` is only for type `const`".into()),
-        (_, Some(_), None) => {}
+        (_, Some(_), Some(_)) => return Err("set `path` or a fixed `value`, not both".into()),
+        (_, None, None) => return Err("needs `path` (or a fixed `value`)".into()),
+        _ => {}
     }
     if path.as_ref().is_some_and(|p| p.parent) && !child {
         return Err("`$parent.` paths are only for tables with `records`".into());
@@ -202,19 +198,23 @@ fn absent(v: Option<&Value>) -> bool {
 impl Column {
     /// Reads this column of `row`; an error says why, without the column's name.
     fn read(&self, row: Row<'_>) -> Result<Cell, String> {
-        let Some(path) = &self.path else {
-            return Ok(Cell::Text(self.value.clone()));
+        let fixed;
+        let (v, path) = match &self.path {
+            Some(p) => (row.get(p), p.as_str()),
+            None => {
+                fixed = Value::String(self.value.clone());
+                (Some(&fixed), "value")
+            }
         };
-        let v = row.get(path);
         if absent(v) {
             return if self.optional {
                 Ok(Cell::Null)
             } else {
-                Err(format!("`{}` is missing", path.as_str()))
+                Err(format!("`{path}` is missing"))
             };
         }
         let v = v.unwrap_or(&Value::Null);
-        let bad = |what: &str| format!("`{}` = {v} is not {what}", path.as_str());
+        let bad = |what: &str| format!("`{path}` = {v} is not {what}");
         Ok(match self.kind {
             ColumnType::Text | ColumnType::Const => {
                 let text = tolerant::text(Some(v)).ok_or_else(|| bad("text"))?;
@@ -223,7 +223,7 @@ impl Column {
                     Some(map) => map.get(&text).cloned().ok_or_else(|| {
                         format!(
                             "`{}` = {text:?} is not one of the mapped values ({})",
-                            path.as_str(),
+                            path,
                             map.keys().cloned().collect::<Vec<_>>().join(", ")
                         )
                     })?,
@@ -236,20 +236,20 @@ impl Column {
             ColumnType::Fen => Cell::Money(tolerant::int(Some(v)).ok_or_else(|| bad("whole fen"))?),
             ColumnType::Yuan => Cell::Money(
                 tolerant::fen(Some(v))
-                    .map_err(|e| format!("`{}`: {e}", path.as_str()))?
+                    .map_err(|e| format!("`{}`: {e}", path))?
                     .ok_or_else(|| bad("an amount"))?,
             ),
             ColumnType::Bool => Cell::Bool(tolerant::flag(Some(v)).ok_or_else(|| bad("a flag"))?),
             ColumnType::Time => Cell::Time(
                 self.format
                     .read(v)
-                    .map_err(|e| format!("`{}`: {e}", path.as_str()))?
+                    .map_err(|e| format!("`{}`: {e}", path))?
                     .timestamp_micros(),
             ),
             ColumnType::Date => Cell::Date(shanghai_days(
                 self.format
                     .read(v)
-                    .map_err(|e| format!("`{}`: {e}", path.as_str()))?,
+                    .map_err(|e| format!("`{}`: {e}", path))?,
             )),
         })
     }
