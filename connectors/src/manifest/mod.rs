@@ -144,4 +144,4 @@ pub fn build_streams(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
