@@ -44,8 +44,11 @@ fn signer(toml_text: &str, secret: &str) -> Signer {
 
 #[test]
 fn jushuitan_md5_matches_the_official_vector_j1() {
-    let s = signer(r#"kind = "jushuitan-md5"
-secret = "key""#, "e9c5ca33fecb404b8e6cdbd0ef4a6d25");
+    let s = signer(
+        r#"kind = "jushuitan-md5"
+secret = "key""#,
+        "e9c5ca33fecb404b8e6cdbd0ef4a6d25",
+    );
     let mut r = req(&[
         ("app_key", "5b53060f23d84ddf9703056e84fa5a2d"),
         ("grant_type", "authorization_code"),
@@ -84,7 +87,10 @@ fn top_signers_match_the_official_vectors_t1_t2_t3() {
             "04DB15AD0774D5CFCE2C837DE43E3FCEA9011ED74F3038FB6AB5F3C4CEA119E8",
         ),
     ] {
-        let s = signer(&format!("kind = \"{kind}\"\nsecret = \"key\""), "helloworld");
+        let s = signer(
+            &format!("kind = \"{kind}\"\nsecret = \"key\""),
+            "helloworld",
+        );
         let mut r = req(&base);
         s.sign_params(&mut r, at);
         assert_eq!(param(&r, "timestamp"), "2016-01-01 12:00:00");
@@ -130,8 +136,7 @@ encoding = "base64""#,
     s.sign_headers(&mut r, at);
     assert_eq!(header(&r, "X-Timestamp"), "1793491200");
     // The canonical string written out by hand: the query sorted and form-encoded.
-    let canonical =
-        "GET|/router/rest|a=2026-11-01T08%3A00%3A00%2B08%3A00&b=2+3|1793491200|app";
+    let canonical = "GET|/router/rest|a=2026-11-01T08%3A00%3A00%2B08%3A00&b=2+3|1793491200|app";
     assert_eq!(
         header(&r, "X-Signature"),
         hmac_sha256("s3cret", canonical, Encoding::Base64)
@@ -149,12 +154,18 @@ fn bearer_and_api_key_signers_place_the_secret() {
     signer("kind = \"bearer\"\nsecret = \"key\"", "tok").sign_headers(&mut r, at);
     assert_eq!(header(&r, "Authorization"), "Bearer tok");
     let mut r = req(&[]);
-    signer("kind = \"api-key\"\nsecret = \"key\"\nheader = \"X-Api-Key\"", "k1")
-        .sign_headers(&mut r, at);
+    signer(
+        "kind = \"api-key\"\nsecret = \"key\"\nheader = \"X-Api-Key\"",
+        "k1",
+    )
+    .sign_headers(&mut r, at);
     assert_eq!(header(&r, "X-Api-Key"), "k1");
     let mut r = req(&[]);
-    signer("kind = \"api-key\"\nsecret = \"key\"\nquery_param = \"apikey\"", "k2")
-        .sign_params(&mut r, at);
+    signer(
+        "kind = \"api-key\"\nsecret = \"key\"\nquery_param = \"apikey\"",
+        "k2",
+    )
+    .sign_params(&mut r, at);
     assert_eq!(param(&r, "apikey"), "k2");
 }
 
@@ -163,14 +174,17 @@ fn a_missing_secret_and_bad_parts_are_named_and_debug_hides_the_secret() {
     let s: settings::Signer = toml::from_str("kind = \"bearer\"\nsecret = \"token\"").expect("s");
     let e = Signer::new(&s, &Secrets::default()).expect_err("no secret");
     assert!(e.to_string().contains("`token`"), "{e}");
-    let s: settings::Signer =
-        toml::from_str("kind = \"hmac-sha256-header\"\nsecret = \"key\"\nparts = [\"method\", \"nonce\"]")
-            .expect("s");
+    let s: settings::Signer = toml::from_str(
+        "kind = \"hmac-sha256-header\"\nsecret = \"key\"\nparts = [\"method\", \"nonce\"]",
+    )
+    .expect("s");
     let e = Signer::new(&s, &secrets("x")).expect_err("bad part");
     assert!(e.to_string().contains("`nonce`"), "{e}");
-    let s: settings::Signer =
-        toml::from_str("kind = \"api-key\"\nsecret = \"key\"").expect("s");
+    let s: settings::Signer = toml::from_str("kind = \"api-key\"\nsecret = \"key\"").expect("s");
     assert!(check(&s).expect_err("neither").contains("exactly one"));
-    let dbg = format!("{:?}", signer("kind = \"bearer\"\nsecret = \"key\"", "very-secret-value"));
+    let dbg = format!(
+        "{:?}",
+        signer("kind = \"bearer\"\nsecret = \"key\"", "very-secret-value")
+    );
     assert!(!dbg.contains("very-secret-value"), "{dbg}");
 }

@@ -19,7 +19,15 @@ pub(crate) const EXAMPLE: &str = include_str!("../../../examples/connectors/mini
 /// The example's settings pointed at `base_url` (rate limit kept unless `unpaced`).
 pub(crate) fn example(base_url: &str, unpaced: bool) -> HttpSettings {
     let mut doc: toml::Table = toml::from_str(EXAMPLE).expect("example parses");
-    for k in ["name", "kind", "description", "schedule", "start_date", "secrets", "only_streams"] {
+    for k in [
+        "name",
+        "kind",
+        "description",
+        "schedule",
+        "start_date",
+        "secrets",
+        "only_streams",
+    ] {
         doc.remove(k);
     }
     let mut s: HttpSettings = doc.try_into().expect("example settings");
@@ -75,12 +83,30 @@ shop_id = { path = "id", type = "text" }
 fn parse_errors_name_the_key() {
     assert!(parse(MINIMAL).is_ok(), "{:?}", parse(MINIMAL).err());
     let cases = [
-        (MINIMAL.replace("records = \"list\"", "records = \"list\"\nrecord = \"x\""), "record"),
-        (MINIMAL.replace("size = 100", "size = 100\nstep = 2"), "step"),
-        (MINIMAL.replace("type = \"text\"", "type = \"money\""), "money"),
-        (MINIMAL.replace("kind = \"page_number\"", "kind = \"link_header\""), "link_header"),
-        (format!("{MINIMAL}\n[signer]\nkind = \"rsa\"\nsecret = \"k\""), "rsa"),
-        (MINIMAL.replace("max_window_hours = 24\n", ""), "max_window_hours"),
+        (
+            MINIMAL.replace("records = \"list\"", "records = \"list\"\nrecord = \"x\""),
+            "record",
+        ),
+        (
+            MINIMAL.replace("size = 100", "size = 100\nstep = 2"),
+            "step",
+        ),
+        (
+            MINIMAL.replace("type = \"text\"", "type = \"money\""),
+            "money",
+        ),
+        (
+            MINIMAL.replace("kind = \"page_number\"", "kind = \"link_header\""),
+            "link_header",
+        ),
+        (
+            format!("{MINIMAL}\n[signer]\nkind = \"rsa\"\nsecret = \"k\""),
+            "rsa",
+        ),
+        (
+            MINIMAL.replace("max_window_hours = 24\n", ""),
+            "max_window_hours",
+        ),
     ];
     for (text, key) in cases {
         let e = parse(&text).expect_err(key);
@@ -92,16 +118,54 @@ fn parse_errors_name_the_key() {
 fn validation_names_what_is_wrong() {
     let cases = [
         (MINIMAL.replace("cursor_field = \"t\"", ""), "cursor_field"),
-        (MINIMAL.replace("cursor_field = \"t\"", "cursor_field = \"t\"\ncursor_format = \"iso\""), "cursor_format"),
-        (MINIMAL.replace("path = \"id\", type = \"text\"", "path = \"id\", type = \"time\", format = \"%Q\""), "columns.shop_id"),
-        (MINIMAL.replace("path = \"id\", type = \"text\"", "type = \"const\""), "needs `value`"),
-        (MINIMAL.replace("path = \"id\"", "path = \"$parent.id\""), "$parent"),
-        (MINIMAL.replace("table = \"shops\"", "table = \"shops\"\nrecords = \"items\""), "main table"),
+        (
+            MINIMAL.replace(
+                "cursor_field = \"t\"",
+                "cursor_field = \"t\"\ncursor_format = \"iso\"",
+            ),
+            "cursor_format",
+        ),
+        (
+            MINIMAL.replace(
+                "path = \"id\", type = \"text\"",
+                "path = \"id\", type = \"time\", format = \"%Q\"",
+            ),
+            "columns.shop_id",
+        ),
+        (
+            MINIMAL.replace("path = \"id\", type = \"text\"", "type = \"const\""),
+            "needs `value`",
+        ),
+        (
+            MINIMAL.replace("path = \"id\"", "path = \"$parent.id\""),
+            "$parent",
+        ),
+        (
+            MINIMAL.replace(
+                "table = \"shops\"",
+                "table = \"shops\"\nrecords = \"items\"",
+            ),
+            "main table",
+        ),
         (MINIMAL.replace("size = 100", "size = 0"), "paginator"),
-        (MINIMAL.replace("path = \"/things\"", "path = \"things\""), "path `things`"),
+        (
+            MINIMAL.replace("path = \"/things\"", "path = \"things\""),
+            "path `things`",
+        ),
         (MINIMAL.replace("http://127.0.0.1:1", "ftp://x"), "base_url"),
-        (format!("{MINIMAL}\n[signer]\nkind = \"hmac-sha256-header\"\nsecret = \"k\"\nparts = [\"method\", \"nonce\"]"), "nonce"),
-        (MINIMAL.replace("method", "x").replace("[requester]", "[requester]\nmethod = \"POST_JSON\"") + "\n[signer]\nkind = \"top-md5\"\nsecret = \"k\"", "POST_FORM"),
+        (
+            format!(
+                "{MINIMAL}\n[signer]\nkind = \"hmac-sha256-header\"\nsecret = \"k\"\nparts = [\"method\", \"nonce\"]"
+            ),
+            "nonce",
+        ),
+        (
+            MINIMAL
+                .replace("method", "x")
+                .replace("[requester]", "[requester]\nmethod = \"POST_JSON\"")
+                + "\n[signer]\nkind = \"top-md5\"\nsecret = \"k\"",
+            "POST_FORM",
+        ),
     ];
     for (text, needle) in cases {
         let s = parse(&text).unwrap_or_else(|e| panic!("{needle}: {e}"));
@@ -113,12 +177,24 @@ fn validation_names_what_is_wrong() {
         "[[streams.tables]]\ntable = \"shops\"",
         "[[streams.tables]]\ntable = \"order_items\"\nrecords = \"items\"\nreplace_by = \"order_id\"\n[streams.tables.columns]\norder_id = { path = \"id\", type = \"text\" }\n[[streams.tables]]\ntable = \"shops\"",
     );
-    let e = parse(&child).expect("parses").validate().expect_err("not parent").to_string();
-    assert!(e.contains("tables[0] (order_items)") && e.contains("replace_by"), "{e}");
+    let e = parse(&child)
+        .expect("parses")
+        .validate()
+        .expect_err("not parent")
+        .to_string();
+    assert!(
+        e.contains("tables[0] (order_items)") && e.contains("replace_by"),
+        "{e}"
+    );
     // Unknown stream names given to the builder are named.
     let s = parse(MINIMAL).expect("parses");
-    let e = build_streams(&s, &Secrets::default(), Arc::new(NoTokenSink), &["nope".into()])
-        .expect_err("unknown stream");
+    let e = build_streams(
+        &s,
+        &Secrets::default(),
+        Arc::new(NoTokenSink),
+        &["nope".into()],
+    )
+    .expect_err("unknown stream");
     assert!(e.to_string().contains("`nope`"), "{e}");
 }
 
@@ -198,7 +274,10 @@ fn stream_for(base: &str, path: &str, paginator: &str) -> Arc<dyn Stream> {
             "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 100",
             paginator,
         )
-        .replace("[requester]", "[response]\ncode = \"code\"\nmessage = \"msg\"\n[requester]");
+        .replace(
+            "[requester]",
+            "[response]\ncode = \"code\"\nmessage = \"msg\"\n[requester]",
+        );
     let s = parse(&text).expect("parses");
     s.validate().expect("valid");
     build_streams(&s, &Secrets::default(), Arc::new(NoTokenSink), &[])
@@ -210,11 +289,27 @@ fn stream_for(base: &str, path: &str, paginator: &str) -> Arc<dyn Stream> {
 async fn every_paginator_reads_every_record_once() {
     let (base, _server) = paging_server().await;
     let cases = [
-        ("/pages", "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 100", 3),
+        (
+            "/pages",
+            "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 100",
+            3,
+        ),
         // 250 = 2 full pages + 50: a short page ends; with size 50 the empty sixth page ends.
-        ("/pages", "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 50", 6),
-        ("/offsets", "kind = \"offset\"\nparam = \"offset\"\nsize_param = \"limit\"\nsize = 70", 4),
-        ("/flags", "kind = \"page_number\"\nparam = \"p\"\nsize_param = \"n\"\nsize = 50\nfirst_page = 0\nhas_more = \"more\"", 5),
+        (
+            "/pages",
+            "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 50",
+            6,
+        ),
+        (
+            "/offsets",
+            "kind = \"offset\"\nparam = \"offset\"\nsize_param = \"limit\"\nsize = 70",
+            4,
+        ),
+        (
+            "/flags",
+            "kind = \"page_number\"\nparam = \"p\"\nsize_param = \"n\"\nsize = 50\nfirst_page = 0\nhas_more = \"more\"",
+            5,
+        ),
     ];
     for (path, paginator, pages) in cases {
         let s = stream_for(&base, path, paginator);
@@ -224,12 +319,19 @@ async fn every_paginator_reads_every_record_once() {
         assert_eq!(n, pages, "{paginator}");
     }
     // A refusal in the envelope is a refusal with the platform's message.
-    let s = stream_for(&base, "/pages", "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 10");
+    let s = stream_for(
+        &base,
+        "/pages",
+        "kind = \"page_number\"\nparam = \"page\"\nsize_param = \"size\"\nsize = 10",
+    );
     let e = s
         .page(t("2026-11-01 00:00:00"), t("2026-11-03 00:00:00"), None)
         .await
         .expect_err("bad window");
-    assert!(matches!(&e, StreamError::Refused { message, .. } if message.contains("bad window")), "{e}");
+    assert!(
+        matches!(&e, StreamError::Refused { message, .. } if message.contains("bad window")),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -248,7 +350,10 @@ async fn cursor_paging_reads_minishop_whole_and_maps_the_example_exactly() {
     .expect("streams");
     let s = streams[0].as_ref();
     assert_eq!(s.tables(), ["order_items", "payments", "orders"]);
-    assert_eq!(s.max_window(), Some(std::time::Duration::from_secs(24 * 3600)));
+    assert_eq!(
+        s.max_window(),
+        Some(std::time::Duration::from_secs(24 * 3600))
+    );
     // Orders updated on Nov 1st (Shanghai), read by cursor in pages of 100.
     let (rows, pages) = read_all(s).await.expect("read");
     let want: Vec<_> = sim
@@ -284,16 +389,29 @@ async fn cursor_paging_reads_minishop_whole_and_maps_the_example_exactly() {
     assert_eq!(dec(&orders.batch, "pay_amount", 0), o.total());
     assert_eq!(dec(&orders.batch, "goods_amount", 0), o.goods());
     assert_eq!(
-        orders.batch.column_by_name("order_id").expect("id").as_string::<i32>().value(0),
+        orders
+            .batch
+            .column_by_name("order_id")
+            .expect("id")
+            .as_string::<i32>()
+            .value(0),
         format!("ms:{}", o.wire_id())
     );
     assert_eq!(
-        orders.batch.column_by_name("source").expect("source").as_string::<i32>().value(0),
+        orders
+            .batch
+            .column_by_name("source")
+            .expect("source")
+            .as_string::<i32>()
+            .value(0),
         "minishop"
     );
     assert_eq!(items.batch.num_rows(), o.items.len());
     assert_eq!(dec(&items.batch, "amount", 0), o.items[0].subtotal());
-    assert_eq!(items.replace, Some(("order_id".into(), vec![format!("ms:{}", o.wire_id())])));
+    assert_eq!(
+        items.replace,
+        Some(("order_id".into(), vec![format!("ms:{}", o.wire_id())]))
+    );
     assert_eq!(pays.batch.num_rows(), usize::from(o.paid.is_some()));
     assert!(orders.replace.is_none());
 }
@@ -307,7 +425,11 @@ async fn unreadable_values_are_record_errors_naming_record_and_field() {
     let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("d");
     let good = minishop_sim::generate(1, 1, start, 1).orders()[0].to_json();
     for (field, bad, needle) in [
-        ("amounts", json!({"goods": "1.234", "discount": "0", "freight": "0", "total": "1"}), "amounts.goods"),
+        (
+            "amounts",
+            json!({"goods": "1.234", "discount": "0", "freight": "0", "total": "1"}),
+            "amounts.goods",
+        ),
         ("status", json!("lost"), "status"),
         ("created_at", json!("2026-11-01 10:00:00"), "created_at"),
         ("shop_id", Value::Null, "shop_id"),
@@ -316,7 +438,9 @@ async fn unreadable_values_are_record_errors_naming_record_and_field() {
         r[field] = bad;
         let e = s.map(&[r]).expect_err(field);
         match &e {
-            StreamError::Record { record, message, .. } => {
+            StreamError::Record {
+                record, message, ..
+            } => {
                 assert_eq!(record, &good["order_no"].as_str().expect("id").to_string());
                 assert!(message.contains(needle), "{field}: {message}");
             }
@@ -330,14 +454,22 @@ async fn a_wrong_secret_is_an_authentication_error_without_the_secret() {
     let state = MsState::new(MsConfig::default(), minishop_sim::MiniShopWorld::default());
     let sim = RunningMiniShop::start(state, 0).await.expect("sim");
     let settings = example(&sim.base_url(), false);
-    let s = build_streams(&settings, &secrets("not-the-secret"), Arc::new(NoTokenSink), &[])
-        .expect("streams")
-        .remove(0);
+    let s = build_streams(
+        &settings,
+        &secrets("not-the-secret"),
+        Arc::new(NoTokenSink),
+        &[],
+    )
+    .expect("streams")
+    .remove(0);
     let e = s
         .page(t("2026-11-01 00:00:00"), t("2026-11-02 00:00:00"), None)
         .await
         .expect_err("refused");
-    assert!(matches!(&e, StreamError::Auth { message, .. } if message.contains("40101")), "{e}");
+    assert!(
+        matches!(&e, StreamError::Auth { message, .. } if message.contains("40101")),
+        "{e}"
+    );
     assert!(!e.to_string().contains("not-the-secret"));
     assert_eq!(s.stats().requests, 1, "credentials are not retried");
     assert!(!format!("{:?}", secrets("not-the-secret")).contains("not-the-secret"));

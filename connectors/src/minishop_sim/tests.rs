@@ -23,7 +23,12 @@ fn now() -> i64 {
 
 /// A GET signed as documented: `GET\n<path>\n<sorted query>\n<timestamp>` (query written here
 /// already sorted), with `secret` and `ts`.
-async fn call(sim: &RunningMiniShop, query: &str, secret: &str, ts: i64) -> (u16, Value, Option<String>) {
+async fn call(
+    sim: &RunningMiniShop,
+    query: &str,
+    secret: &str,
+    ts: i64,
+) -> (u16, Value, Option<String>) {
     let path = "/api/v2/orders";
     let text = format!("GET\n{path}\n{query}\n{ts}");
     let sig = hmac_sha256(secret, &text, Encoding::Hex);
@@ -42,7 +47,11 @@ async fn call(sim: &RunningMiniShop, query: &str, secret: &str, ts: i64) -> (u16
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let bytes = res.bytes().await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), retry)
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        retry,
+    )
 }
 
 const DAY1: &str = "limit=100&updated_from=2026-11-01T00%3A00%3A00%2B08%3A00&updated_to=2026-11-02T00%3A00%3A00%2B08%3A00";
@@ -66,12 +75,20 @@ async fn a_correctly_signed_request_pages_by_cursor() {
     let first = body["data"]["orders"].as_array().expect("orders").len();
     assert_eq!(first, 100);
     assert_eq!(body["data"]["has_more"], true);
-    let cursor = body["data"]["next_cursor"].as_str().expect("cursor").to_string();
+    let cursor = body["data"]["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_string();
     let q = format!("cursor={cursor}&{DAY1}");
     let (status, body, _) = call(&sim, &q, DEFAULT_APP_SECRET, now()).await;
     assert_eq!(status, 200, "{body}");
     let o = &body["data"]["orders"][0];
-    assert!(o["amounts"]["total"].as_str().expect("yuan text").contains('.'));
+    assert!(
+        o["amounts"]["total"]
+            .as_str()
+            .expect("yuan text")
+            .contains('.')
+    );
     assert!(o["updated_at"].as_str().expect("time").ends_with("+08:00"));
 }
 
@@ -88,7 +105,10 @@ async fn bad_signatures_stale_timestamps_wide_windows_and_big_limits_are_refused
         .get(format!("{}/api/v2/orders?{tampered}", sim.base_url()))
         .header("X-App-Key", DEFAULT_APP_KEY)
         .header("X-Timestamp", now().to_string())
-        .header("X-Signature", hmac_sha256(DEFAULT_APP_SECRET, &text, Encoding::Hex))
+        .header(
+            "X-Signature",
+            hmac_sha256(DEFAULT_APP_SECRET, &text, Encoding::Hex),
+        )
         .send()
         .await
         .expect("send");
@@ -101,11 +121,19 @@ async fn bad_signatures_stale_timestamps_wide_windows_and_big_limits_are_refused
 
     let wide = "limit=100&updated_from=2026-11-01T00%3A00%3A00%2B08%3A00&updated_to=2026-11-02T00%3A00%3A01%2B08%3A00";
     let (status, body, _) = call(&sim, wide, DEFAULT_APP_SECRET, now()).await;
-    assert_eq!((status, body["code"].as_i64()), (400, Some(40001)), "{body}");
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(40001)),
+        "{body}"
+    );
 
     let big = DAY1.replace("limit=100", "limit=101");
     let (status, body, _) = call(&sim, &big, DEFAULT_APP_SECRET, now()).await;
-    assert_eq!((status, body["code"].as_i64()), (400, Some(40002)), "{body}");
+    assert_eq!(
+        (status, body["code"].as_i64()),
+        (400, Some(40002)),
+        "{body}"
+    );
     assert_eq!(count(&s.bad_request), 2);
     assert_eq!(count(&s.ok), 0);
 }
@@ -133,7 +161,8 @@ async fn over_the_rate_limit_is_http_429_with_retry_after() {
 #[tokio::test]
 async fn faults_answer_as_documented() {
     let sim = sim(MsConfig::default().unlimited(), 10).await;
-    sim.state.inject([Fault::ServerError, Fault::Garbage, Fault::Throttle]);
+    sim.state
+        .inject([Fault::ServerError, Fault::Garbage, Fault::Throttle]);
     assert_eq!(call(&sim, DAY1, DEFAULT_APP_SECRET, now()).await.0, 503);
     let (status, body, _) = call(&sim, DAY1, DEFAULT_APP_SECRET, now()).await;
     assert_eq!((status, body), (200, Value::Null), "not JSON");
@@ -151,10 +180,22 @@ fn generate_is_deterministic_and_modify_moves_an_order() {
     assert_ne!(a.orders(), generate(2_000, 10, start(), 5).orders());
     let all = a.orders();
     assert_eq!(all.len(), 2_000);
-    let first = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00+08:00").expect("t").timestamp();
-    assert!(all.iter().all(|o| o.created >= first && o.created < first + 5 * 86_400));
-    assert!(all.iter().all(|o| o.paid.is_some() == !matches!(o.status, MsStatus::Pending | MsStatus::Cancelled)));
-    assert!(all.iter().all(|o| o.total() == o.goods() - o.discount() + o.freight && o.total() > 0));
+    let first = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00+08:00")
+        .expect("t")
+        .timestamp();
+    assert!(
+        all.iter()
+            .all(|o| o.created >= first && o.created < first + 5 * 86_400)
+    );
+    assert!(
+        all.iter()
+            .all(|o| o.paid.is_some()
+                == !matches!(o.status, MsStatus::Pending | MsStatus::Cancelled))
+    );
+    assert!(
+        all.iter()
+            .all(|o| o.total() == o.goods() - o.discount() + o.freight && o.total() > 0)
+    );
     let o = &all[10];
     let later = first + 30 * 86_400;
     assert!(a.modify(o.id, later, |o| o.status = MsStatus::Refunded));
