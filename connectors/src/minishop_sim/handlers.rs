@@ -82,7 +82,7 @@ fn authenticate(
     headers: &HeaderMap,
     path: &str,
     params: &[(String, String)],
-) -> Result<(), Response> {
+) -> Result<(), (StatusCode, i64, &'static str)> {
     let h = |name: &str| {
         headers
             .get(name)
@@ -91,14 +91,14 @@ fn authenticate(
     };
     if h("x-app-key") != s.config.app_key {
         s.stats.bad_key.fetch_add(1, Ordering::Relaxed);
-        return Err(refuse(StatusCode::UNAUTHORIZED, 40100, "unknown app key"));
+        return Err((StatusCode::UNAUTHORIZED, 40100, "unknown app key"));
     }
     let ts = h("x-timestamp");
     match ts.parse::<i64>() {
         Ok(t) if (now_secs() - t).unsigned_abs() <= s.config.max_skew.as_secs() => {}
         _ => {
             s.stats.bad_timestamp.fetch_add(1, Ordering::Relaxed);
-            return Err(refuse(
+            return Err((
                 StatusCode::UNAUTHORIZED,
                 40102,
                 "X-Timestamp is missing or too far from the server clock",
@@ -112,7 +112,7 @@ fn authenticate(
     );
     if !same_signature(&expected, h("x-signature")) {
         s.stats.bad_sign.fetch_add(1, Ordering::Relaxed);
-        return Err(refuse(StatusCode::UNAUTHORIZED, 40101, "invalid signature"));
+        return Err((StatusCode::UNAUTHORIZED, 40101, "invalid signature"));
     }
     Ok(())
 }
@@ -154,8 +154,8 @@ async fn orders(State(s): State<Shared>, uri: Uri, headers: HeaderMap) -> Respon
                 .collect()
         })
         .unwrap_or_default();
-    if let Err(r) = authenticate(&s, &headers, uri.path(), &params) {
-        return r;
+    if let Err((status, code, message)) = authenticate(&s, &headers, uri.path(), &params) {
+        return refuse(status, code, message);
     }
     let admitted = s
         .limiter
