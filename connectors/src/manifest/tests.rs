@@ -474,3 +474,58 @@ async fn a_wrong_secret_is_an_authentication_error_without_the_secret() {
     assert_eq!(s.stats().requests, 1, "credentials are not retried");
     assert!(!format!("{:?}", secrets("not-the-secret")).contains("not-the-secret"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifest_pace_keeps_under_the_limit_and_429s_are_absorbed_without_it() {
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("d");
+    let config = MsConfig {
+        per_second: Some(4),
+        per_minute: None,
+        ..MsConfig::default()
+    };
+    let sim = RunningMiniShop::start(
+        MsState::new(config, minishop_sim::generate(50, 3, start, 1)),
+        0,
+    )
+    .await
+    .expect("sim");
+    let (b, e) = (t("2026-11-01 00:00:00"), t("2026-11-02 00:00:00"));
+    let mut paced = example(&sim.base_url(), true);
+    paced.rate_limit.per_second = 4;
+    let s = build_streams(
+        &paced,
+        &secrets(minishop_sim::DEFAULT_APP_SECRET),
+        Arc::new(NoTokenSink),
+        &[],
+    )
+    .expect("streams")
+    .remove(0);
+    for _ in 0..10 {
+        assert!(!s.page(b, e, None).await.expect("page").rows.is_empty());
+    }
+    assert_eq!(minishop_sim::MsStats::get(&sim.state.stats.rate_limited), 0);
+    assert!(
+        s.stats().throttled > 0,
+        "ten requests at 4/s must be held back"
+    );
+    assert_eq!(s.stats().retries, 0);
+    // Unpaced, the same calls meet HTTP 429 and still succeed after waiting Retry-After.
+    let s = build_streams(
+        &example(&sim.base_url(), true),
+        &secrets(minishop_sim::DEFAULT_APP_SECRET),
+        Arc::new(NoTokenSink),
+        &[],
+    )
+    .expect("streams")
+    .remove(0);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    for _ in 0..10 {
+        assert!(!s.page(b, e, None).await.expect("page").rows.is_empty());
+    }
+    assert!(minishop_sim::MsStats::get(&sim.state.stats.rate_limited) > 0);
+    assert!(
+        s.stats().retries > 0 && s.stats().throttled > 0,
+        "{:?}",
+        s.stats()
+    );
+}

@@ -284,7 +284,6 @@ async fn paced_by_the_manifest_the_rate_limit_is_never_hit() {
         .await
         .expect("sync");
     assert!(r.client.requests > 8, "enough requests to need pacing");
-    assert!(r.client.throttled > 0, "the client held requests back");
     assert_eq!(
         connectors::minishop_sim::MsStats::get(&sim.state.stats.rate_limited),
         0
