@@ -2,7 +2,7 @@
 //! of mistake is refused with its documented status and code.
 
 use std::sync::atomic::AtomicU64;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::NaiveDate;
 use serde_json::Value;
