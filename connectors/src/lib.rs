@@ -12,6 +12,8 @@
 
 pub mod files;
 pub mod jushuitan;
+pub mod manifest;
+pub mod minishop_sim;
 pub mod sign;
 pub mod stream;
 pub mod tolerant;

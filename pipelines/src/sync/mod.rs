@@ -7,6 +7,8 @@
 
 pub mod conformance;
 pub mod engine;
+#[cfg(test)]
+mod tests_manifest;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
 #[cfg(test)]
