@@ -87,6 +87,8 @@ pub struct SyncArgs {
 pub enum Platform {
     /// Jushuitan ERP open API.
     Jushuitan,
+    /// MiniShop, a representative mini-program shop REST backend (for `kind = "http"` manifests).
+    Minishop,
 }
 
 #[derive(Debug, clap::Args)]

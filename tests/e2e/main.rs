@@ -8,6 +8,7 @@
 mod connector;
 mod demo;
 mod import;
+mod manifest;
 mod reader;
 mod s3;
 mod support;

@@ -43,7 +43,7 @@ fn add(reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<
         "registered connector {} (kind {}, streams: {})",
         doc.name,
         doc.kind.as_str(),
-        streams_of(&doc).join(", ")
+        registry::enabled_streams(&doc)?.join(", ")
     );
     if !missing.is_empty() {
         println!(
@@ -52,17 +52,6 @@ fn add(reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<
         );
     }
     Ok(())
-}
-
-fn streams_of(doc: &ConnectorDoc) -> Vec<String> {
-    if doc.only_streams.is_empty() {
-        registry::kind_streams(doc.kind)
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    } else {
-        doc.only_streams.clone()
-    }
 }
 
 fn build(

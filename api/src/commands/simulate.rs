@@ -18,7 +18,56 @@ pub const SIM_REFRESH_TOKEN: &str = "sim-refresh-token";
 pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     match args.platform {
         Platform::Jushuitan => jushuitan(args).await,
+        Platform::Minishop => minishop(args).await,
     }
+}
+
+fn end_date(args: &SimulateArgs) -> chrono::NaiveDate {
+    args.end_date.unwrap_or_else(|| {
+        Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive()
+    })
+}
+
+/// The example manifest shipped in the repository, pointed at `base_url`.
+pub fn minishop_manifest(base_url: &str) -> String {
+    include_str!("../../../examples/connectors/minishop.toml")
+        .replace("http://127.0.0.1:7302", base_url)
+}
+
+async fn minishop(args: &SimulateArgs) -> anyhow::Result<()> {
+    use connectors::minishop_sim::{self as ms, MsConfig, MsState, RunningMiniShop};
+    let days = args.days.max(1);
+    let start = end_date(args) - chrono::Days::new(u64::from(days - 1));
+    let n = args.orders;
+    let seed = args.seed;
+    let world = tokio::task::spawn_blocking(move || ms::generate(n, seed, start, days))
+        .await
+        .context("the world generator stopped")?;
+    let mut config = MsConfig::default();
+    if args.unlimited {
+        config = config.unlimited();
+    }
+    let secret = config.app_secret.clone();
+    let state = MsState::new(config, world);
+    let sim = RunningMiniShop::start(state, args.port)
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let doc = minishop_manifest(&sim.base_url());
+    if let Some(path) = &args.write_connector {
+        std::fs::write(path, &doc).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!("# MiniShop simulator: {n} orders from {start} over {days} days");
+    println!("# credentials (simulator only):");
+    println!("export MINISHOP_SECRET={secret}");
+    println!("listening on {}", sim.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
 }
 
 async fn jushuitan(args: &SimulateArgs) -> anyhow::Result<()> {

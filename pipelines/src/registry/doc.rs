@@ -104,7 +104,9 @@ fn looks_secret(key: &str) -> bool {
     .any(|s| k.contains(s))
 }
 
-fn find_plain_secret(table: &toml::Table, path: &str) -> Option<String> {
+/// The first key holding what looks like a plain secret. A string naming a declared secret
+/// (e.g. a manifest's `signer.secret = "api_secret"`) is a reference, not a secret.
+fn find_plain_secret(table: &toml::Table, path: &str, names: &[&str]) -> Option<String> {
     for (k, v) in table {
         let here = if path.is_empty() {
             k.clone()
@@ -112,18 +114,18 @@ fn find_plain_secret(table: &toml::Table, path: &str) -> Option<String> {
             format!("{path}.{k}")
         };
         match v {
-            toml::Value::String(_) if looks_secret(k) && !k.ends_with("_name") => {
+            toml::Value::String(v) if looks_secret(k) && !names.contains(&v.as_str()) => {
                 return Some(here);
             }
             toml::Value::Table(t) => {
-                if let Some(p) = find_plain_secret(t, &here) {
+                if let Some(p) = find_plain_secret(t, &here, names) {
                     return Some(p);
                 }
             }
             toml::Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if let toml::Value::Table(t) = item
-                        && let Some(p) = find_plain_secret(t, &format!("{here}[{i}]"))
+                        && let Some(p) = find_plain_secret(t, &format!("{here}[{i}]"), names)
                     {
                         return Some(p);
                     }
@@ -189,7 +191,8 @@ impl ConnectorDoc {
                 ),
             ));
         }
-        if let Some(key) = find_plain_secret(&settings, "") {
+        let names: Vec<&str> = common.secrets.keys().map(String::as_str).collect();
+        if let Some(key) = find_plain_secret(&settings, "", &names) {
             return Err(invalid(
                 origin,
                 format!(

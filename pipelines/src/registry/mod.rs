@@ -20,34 +20,46 @@ pub use tokens::TokenStore;
 
 use crate::error::{PipelineError, Result};
 
-/// The streams a kind offers.
-pub fn kind_streams(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Jushuitan => connectors::jushuitan::STREAMS,
-        Kind::Taobao | Kind::Http => &[],
+fn http_settings(doc: &ConnectorDoc) -> Result<connectors::manifest::HttpSettings> {
+    let mut s: connectors::manifest::HttpSettings = doc.settings()?;
+    s.default_source(&doc.name);
+    s.validate().map_err(|e| PipelineError::Connector {
+        name: doc.name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(s)
+}
+
+/// Every stream the connector offers (before `only_streams`).
+pub fn offered_streams(doc: &ConnectorDoc) -> Result<Vec<String>> {
+    let names = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+    Ok(match doc.kind {
+        Kind::Jushuitan => {
+            doc.settings::<connectors::jushuitan::JstSettings>()?;
+            names(connectors::jushuitan::STREAMS)
+        }
+        Kind::Http => http_settings(doc)?.stream_names(),
+        Kind::Taobao => {
+            return Err(PipelineError::Connector {
+                name: doc.name.clone(),
+                message: format!("kind `{}` is not available in this build", doc.kind.as_str()),
+            });
+        }
+    })
+}
+
+/// The streams a sync of this connector reads by default.
+pub fn enabled_streams(doc: &ConnectorDoc) -> Result<Vec<String>> {
+    if doc.only_streams.is_empty() {
+        offered_streams(doc)
+    } else {
+        Ok(doc.only_streams.clone())
     }
 }
 
 /// Checks a document's kind settings and stream names without contacting anything.
 pub fn validate(doc: &ConnectorDoc) -> Result<()> {
-    let streams: Vec<String> = match doc.kind {
-        Kind::Jushuitan => {
-            doc.settings::<connectors::jushuitan::JstSettings>()?;
-            kind_streams(doc.kind)
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        }
-        Kind::Taobao | Kind::Http => {
-            return Err(PipelineError::Connector {
-                name: doc.name.clone(),
-                message: format!(
-                    "kind `{}` is not available in this build",
-                    doc.kind.as_str()
-                ),
-            });
-        }
-    };
+    let streams = offered_streams(doc)?;
     if let Some(bad) = doc.only_streams.iter().find(|s| !streams.contains(s)) {
         return Err(PipelineError::Connector {
             name: doc.name.clone(),
@@ -111,7 +123,11 @@ pub fn build(
             let s: connectors::jushuitan::JstSettings = doc.settings()?;
             connectors::jushuitan::build_streams(&s, &secrets, sink, names)?
         }
-        Kind::Taobao | Kind::Http => Vec::new(),
+        Kind::Http => {
+            let s = http_settings(doc)?;
+            connectors::manifest::build_streams(&s, &secrets, sink, names)?
+        }
+        Kind::Taobao => Vec::new(),
     };
     Ok(streams)
 }
