@@ -2,8 +2,8 @@
 //!
 //! All streams of one connector share one [`TopClient`], so they share its rate budget.
 //! Windows are at most one day (the increment API's rule). Pages are read as the platform
-//! advises (§2.8): the first call learns `total_results`, then pages go from the last one back
-//! to the first, so a trade that moves out of the window while paging causes a duplicate
+//! advises (§2.8): the first call learns `total_results` (its rows are kept only when that
+//! is the only page), then pages go from the last one back to the first, so a trade that moves out of the window while paging causes a duplicate
 //! (harmless: the engine keeps the highest version) rather than a miss. `reverse_paging =
 //! false` pages forward with `use_has_next` instead.
 
@@ -262,7 +262,14 @@ impl Pager {
                 }
             })?;
             let pages = (total.max(0) + self.page_size - 1) / self.page_size;
-            (pages > 1).then(|| pages.to_string())
+            if pages > 1 {
+                // Page 1 is read again last; returning it now would only duplicate it.
+                return Ok(RawPage {
+                    rows: Vec::new(),
+                    next: Some(pages.to_string()),
+                });
+            }
+            None
         } else {
             (page_no > 1).then(|| (page_no - 1).to_string())
         };
