@@ -76,6 +76,9 @@ pub struct TopSettings {
     /// Retries of a failing call before the sync stops.
     #[serde(default = "default_retries")]
     pub max_retries: u32,
+    /// First back-off delay after a failed call, in milliseconds (doubles with each retry).
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
     /// Longest wait for a ban the platform announces (code 7), in seconds.
     #[serde(default = "default_max_ban")]
     pub max_ban_secs: u64,
@@ -104,6 +107,9 @@ fn default_timeout() -> u64 {
 }
 fn default_retries() -> u32 {
     6
+}
+fn default_backoff_ms() -> u64 {
+    1_000
 }
 fn default_max_ban() -> u64 {
     120
@@ -150,6 +156,7 @@ pub fn build_streams(
         per_second: limit(settings.per_second),
         per_minute: limit(settings.per_minute),
         max_ban_wait: Duration::from_secs(settings.max_ban_secs),
+        backoff: Duration::from_millis(settings.backoff_ms),
         ..TopClientConfig::new(settings.gateway_url.clone())
     };
     let creds = Credentials {

@@ -6,5 +6,7 @@
 //! window is harmless because every write is an upsert by primary key.
 
 pub mod engine;
+#[cfg(test)]
+mod tests_top;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};

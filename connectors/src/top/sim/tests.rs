@@ -41,6 +41,7 @@ fn settings(sim: &RunningTopSim, limits: bool) -> TopSettings {
         per_minute: if limits { 400 } else { 0 },
         timeout_secs: 1,
         max_retries: 6,
+        backoff_ms: 10,
         max_ban_secs: 10,
         reverse_paging: true,
     }
