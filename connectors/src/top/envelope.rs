@@ -134,9 +134,10 @@ pub fn parse_response(body: &[u8], method: &str) -> Result<Value, TopError> {
             response_key(method)
         ))),
         // simplify=true: the object itself is the response.
-        None if root.keys().any(|k| k.ends_with("_response")) => Err(TopError::Malformed(
-            format!("no `{}` in the response", response_key(method)),
-        )),
+        None if root.keys().any(|k| k.ends_with("_response")) => Err(TopError::Malformed(format!(
+            "no `{}` in the response",
+            response_key(method)
+        ))),
         None => Ok(Value::Object(root)),
     }
 }
@@ -179,26 +180,40 @@ mod tests {
         assert_eq!(tolerant::int(r.get("total_results")), Some(1));
         let trades = list(&r, "trades", "trade").expect("trades");
         assert_eq!(trades.len(), 1);
-        assert_eq!(tolerant::id(trades[0].get("tid")).as_deref(), Some("2231958349"));
+        assert_eq!(
+            tolerant::id(trades[0].get("tid")).as_deref(),
+            Some("2231958349")
+        );
         let orders = list(&trades[0], "orders", "order").expect("orders");
-        assert_eq!(tolerant::id(orders[0].get("oid")).as_deref(), Some("2231958349"));
+        assert_eq!(
+            tolerant::id(orders[0].get("oid")).as_deref(),
+            Some("2231958349")
+        );
         let flat = br#"{"total_results":1,"has_next":false,"trades":[{"tid":2231958349,"orders":[{"oid":1}]}],"request_id":"x"}"#;
         let r = parse_response(flat, METHOD).expect("flat");
         let trades = list(&r, "trades", "trade").expect("trades");
         assert_eq!(list(&trades[0], "orders", "order").expect("o").len(), 1);
-        let empty = br#"{"trades_sold_increment_get_response":{"total_results":0,"request_id":"y"}}"#;
+        let empty =
+            br#"{"trades_sold_increment_get_response":{"total_results":0,"request_id":"y"}}"#;
         let r = parse_response(empty, METHOD).expect("empty");
         assert!(list(&r, "trades", "trade").expect("none").is_empty());
-        assert_eq!(response_key("taobao.trade.fullinfo.get"), "trade_fullinfo_get_response");
+        assert_eq!(
+            response_key("taobao.trade.fullinfo.get"),
+            "trade_fullinfo_get_response"
+        );
     }
 
     #[test]
     fn errors_are_classified_by_what_to_do() {
         let e = |body: &str| parse_response(body.as_bytes(), METHOD).unwrap_err();
-        let session = e(r#"{"error_response":{"code":27,"msg":"Invalid session","sub_code":"invalid-sessionkey","sub_msg":"SessionKey非法","request_id":"saelco6piee9"}}"#);
+        let session = e(
+            r#"{"error_response":{"code":27,"msg":"Invalid session","sub_code":"invalid-sessionkey","sub_msg":"SessionKey非法","request_id":"saelco6piee9"}}"#,
+        );
         assert!(matches!(session, TopError::InvalidSession(_)) && !session.is_retryable());
         assert!(session.to_string().contains("SessionKey非法"), "{session}");
-        let throttled = e(r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_code":"accesscontrol.limited-by-app-access-count","sub_msg":"This ban will last for 41 more seconds"}}"#);
+        let throttled = e(
+            r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_code":"accesscontrol.limited-by-app-access-count","sub_msg":"This ban will last for 41 more seconds"}}"#,
+        );
         assert_eq!(
             throttled,
             TopError::Throttled(
@@ -211,25 +226,50 @@ mod tests {
                 Some(Duration::from_secs(41))
             )
         );
-        assert!(matches!(e(r#"{"error_response":{"code":5,"msg":"Session Call Limited"}}"#), TopError::Throttled(_, None)));
+        assert!(matches!(
+            e(r#"{"error_response":{"code":5,"msg":"Session Call Limited"}}"#),
+            TopError::Throttled(_, None)
+        ));
         let sign = e(r#"{"error_response":{"code":25,"msg":"Invalid signature"}}"#);
         assert!(matches!(sign, TopError::BadCredentials(_)) && !sign.is_retryable());
         assert!(sign.to_string().contains("Invalid signature"));
-        assert!(matches!(e(r#"{"error_response":{"code":29,"msg":"Invalid app Key"}}"#), TopError::BadCredentials(_)));
-        let isp = e(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.top-remote-connection-timeout","sub_msg":"调用后端服务超时"}}"#);
+        assert!(matches!(
+            e(r#"{"error_response":{"code":29,"msg":"Invalid app Key"}}"#),
+            TopError::BadCredentials(_)
+        ));
+        let isp = e(
+            r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.top-remote-connection-timeout","sub_msg":"调用后端服务超时"}}"#,
+        );
         assert!(matches!(isp, TopError::Platform(_)) && isp.is_retryable());
-        let isv = e(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isv.invalid-parameter","sub_msg":"时间跨度不能超过一天"}}"#);
+        let isv = e(
+            r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isv.invalid-parameter","sub_msg":"时间跨度不能超过一天"}}"#,
+        );
         assert!(matches!(isv, TopError::Refused(_)) && !isv.is_retryable());
-        assert!(matches!(e(r#"{"error_response":{"code":"41","msg":"Invalid Arguments"}}"#), TopError::Refused(_)));
-        assert!(matches!(e(r#"{"error_response":{"code":10,"msg":"Service Currently Unavailable"}}"#), TopError::Platform(_)));
-        assert!(matches!(e("<html>502 Bad Gateway</html>"), TopError::Malformed(_)));
-        assert!(matches!(e(r#"{"trade_fullinfo_get_response":{}}"#), TopError::Malformed(_)));
+        assert!(matches!(
+            e(r#"{"error_response":{"code":"41","msg":"Invalid Arguments"}}"#),
+            TopError::Refused(_)
+        ));
+        assert!(matches!(
+            e(r#"{"error_response":{"code":10,"msg":"Service Currently Unavailable"}}"#),
+            TopError::Platform(_)
+        ));
+        assert!(matches!(
+            e("<html>502 Bad Gateway</html>"),
+            TopError::Malformed(_)
+        ));
+        assert!(matches!(
+            e(r#"{"trade_fullinfo_get_response":{}}"#),
+            TopError::Malformed(_)
+        ));
         assert!(matches!(
             parse_response(br#"{"trades_sold_increment_get_response":{"trades":{"trade":{}}}}"#, METHOD)
                 .and_then(|r| list(&r, "trades", "trade")),
             Ok(v) if v.len() == 1
         ));
-        assert_eq!(ban_seconds("This ban will last for 7 more seconds"), Some(7));
+        assert_eq!(
+            ban_seconds("This ban will last for 7 more seconds"),
+            Some(7)
+        );
         assert_eq!(ban_seconds("no number here"), None);
     }
 }

@@ -254,7 +254,9 @@ fn map_trade(
     let (created, order_day) = r.need_time(row, "created")?;
     let (modified, _) = r.need_time(row, "modified")?;
     let pay_time = r.time(row, "pay_time")?;
-    let pay = r.fen(row, "payment")?.ok_or_else(|| r.err("payment", "is missing"))?;
+    let pay = r
+        .fen(row, "payment")?
+        .ok_or_else(|| r.err("payment", "is missing"))?;
     let freight = r.fen(row, "post_fee")?.unwrap_or(0);
     let lines = list(row, "orders", "order").map_err(|e| r.err("orders", e.to_string()))?;
     if lines.is_empty() {
@@ -268,8 +270,11 @@ fn map_trade(
             .or_else(|| tolerant::text(line.get("sku_id")))
             .or_else(|| tolerant::id(line.get("num_iid")))
             .ok_or_else(|| r.err("orders.outer_sku_id", "is missing (and sku_id, num_iid)"))?;
-        let qty = tolerant::int(line.get("num")).ok_or_else(|| r.err("orders.num", "is missing"))?;
-        let price = r.fen(line, "price")?.ok_or_else(|| r.err("orders.price", "is missing"))?;
+        let qty =
+            tolerant::int(line.get("num")).ok_or_else(|| r.err("orders.num", "is missing"))?;
+        let price = r
+            .fen(line, "price")?
+            .ok_or_else(|| r.err("orders.price", "is missing"))?;
         let amount = match r.fen(line, "divide_order_fee")? {
             Some(a) => a,
             None => r
@@ -294,7 +299,10 @@ fn map_trade(
         Some("C") if trade_type != "tmall_i18n" => "taobao",
         _ if trade_type == "tmall_i18n" => "tmall",
         _ => platform.ok_or_else(|| {
-            r.err("orders.seller_type", "is missing and the connector has no `platform` setting")
+            r.err(
+                "orders.seller_type",
+                "is missing and the connector has no `platform` setting",
+            )
         })?,
     };
     let goods = r.fen(row, "total_fee")?.unwrap_or(line_gross);
@@ -315,15 +323,18 @@ fn map_trade(
     o.freight.append_value(i128::from(freight));
     o.pay.append_value(i128::from(pay));
     o.cod.append_value(trade_type == "cod");
-    o.province.append_option(tolerant::text(row.get("receiver_state")));
-    o.city.append_option(tolerant::text(row.get("receiver_city")));
+    o.province
+        .append_option(tolerant::text(row.get("receiver_state")));
+    o.city
+        .append_option(tolerant::text(row.get("receiver_city")));
     o.source.append_value(SOURCE);
     if let Some((at, day)) = pay_time {
         p.id.append_value(format!("tb:pay:{tid}"));
         p.order_id.append_value(&order_id);
         p.shop_id.append_value(shop_id);
         p.channel.append_value("alipay");
-        p.txn.append_value(tolerant::text(row.get("alipay_no")).unwrap_or_else(|| tid.clone()));
+        p.txn
+            .append_value(tolerant::text(row.get("alipay_no")).unwrap_or_else(|| tid.clone()));
         p.amount.append_value(i128::from(pay));
         p.paid.append_value(at);
         p.pay_date.append_value(day);
@@ -366,7 +377,9 @@ pub fn map_refunds(rows: &[Value], shop_id: &str) -> Result<MappedRefunds, TopMa
         };
         let (at, d) = r.need_time(row, "created")?;
         let (modified, _) = r.need_time(row, "modified")?;
-        let fee = r.fen(row, "refund_fee")?.ok_or_else(|| r.err("refund_fee", "is missing"))?;
+        let fee = r
+            .fen(row, "refund_fee")?
+            .ok_or_else(|| r.err("refund_fee", "is missing"))?;
         id.append_value(format!("tb:{rid}"));
         order.append_value(format!("tb:{tid}"));
         line.append_option(tolerant::id(row.get("oid")).map(|oid| format!("tb:{oid}")));

@@ -26,7 +26,11 @@ impl Pacer {
 
     /// How long to wait before the next call may go (zero when it may go now).
     pub(crate) fn delay(&mut self, now: Instant) -> Duration {
-        let keep = if self.per_minute.is_some() { MINUTE } else { SECOND };
+        let keep = if self.per_minute.is_some() {
+            MINUTE
+        } else {
+            SECOND
+        };
         while self
             .sent
             .front()
@@ -75,7 +79,11 @@ mod tests {
             assert_eq!(p.delay(t0), Duration::ZERO);
             p.sent(t0);
         }
-        assert_eq!(p.delay(t0), SECOND, "the fourth call waits for the first to age out");
+        assert_eq!(
+            p.delay(t0),
+            SECOND,
+            "the fourth call waits for the first to age out"
+        );
         let t1 = t0 + SECOND;
         for _ in 0..2 {
             assert_eq!(p.delay(t1), Duration::ZERO);

@@ -109,7 +109,10 @@ mod tests {
             TopSignMethod::HmacSha256,
             "taobao.item.seller.get",
             "2016-01-01 12:00:00",
-            &[("fields", "num_iid,title,nick,price,num"), ("num_iid", "11223344")],
+            &[
+                ("fields", "num_iid,title,nick,price,num"),
+                ("num_iid", "11223344"),
+            ],
         );
         assert!(
             body.ends_with("sign=04DB15AD0774D5CFCE2C837DE43E3FCEA9011ED74F3038FB6AB5F3C4CEA119E8"),

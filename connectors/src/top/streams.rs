@@ -131,7 +131,10 @@ pub fn build_streams(
 ) -> Result<Vec<Arc<dyn Stream>>, StreamError> {
     let bad = |m: String| Err(StreamError::Settings(m));
     if !(1..=100).contains(&settings.page_size) {
-        return bad(format!("page_size must be between 1 and 100, not {}", settings.page_size));
+        return bad(format!(
+            "page_size must be between 1 and 100, not {}",
+            settings.page_size
+        ));
     }
     if settings.shop_id.trim().is_empty() {
         return bad("shop_id must name the zhongtai shop the session belongs to".into());
@@ -236,7 +239,10 @@ impl Pager {
     ) -> Result<RawPage, StreamError> {
         let page_no: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
         let first = next.is_none();
-        let (b, e) = (begin.format(FORMAT).to_string(), end.format(FORMAT).to_string());
+        let (b, e) = (
+            begin.format(FORMAT).to_string(),
+            end.format(FORMAT).to_string(),
+        );
         let (no, size) = (page_no.to_string(), self.page_size.to_string());
         let mut params: Vec<(&str, &str)> = vec![
             ("start_modified", &b),
@@ -297,7 +303,10 @@ impl TopOrders {
     async fn complete(&self, rows: Vec<Value>) -> Result<Vec<Value>, StreamError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            if NEEDED.iter().all(|f| row.get(*f).is_some_and(|v| !v.is_null())) {
+            if NEEDED
+                .iter()
+                .all(|f| row.get(*f).is_some_and(|v| !v.is_null()))
+            {
                 out.push(row);
                 continue;
             }
@@ -441,7 +450,13 @@ impl Stream for TopRefunds {
         Box::pin(async move {
             let api = ("taobao.refunds.receive.get", "refunds", "refund");
             self.pager
-                .page("refunds", api, &[("fields", REFUND_FIELDS)], (begin, end), next)
+                .page(
+                    "refunds",
+                    api,
+                    &[("fields", REFUND_FIELDS)],
+                    (begin, end),
+                    next,
+                )
                 .await
         })
     }

@@ -72,7 +72,11 @@ async fn totals(wh: &Warehouse, sql: &str) -> Totals {
         };
         let (shop, day) = (text(0), text(1));
         let (shop, day) = (shop.as_string::<i32>(), day.as_string::<i32>());
-        let n = b.column(2).as_any().downcast_ref::<Int64Array>().expect("n");
+        let n = b
+            .column(2)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("n");
         let s = b
             .column(3)
             .as_any()
@@ -147,7 +151,10 @@ async fn sync_all(wh: &Warehouse, sim: &RunningTopSim, to: NaiveDateTime, full: 
 }
 
 async fn setup(n: usize, faults: Vec<TopFault>) -> (RunningTopSim, tempfile::TempDir, Warehouse) {
-    let state = TopSimState::new(TopSimConfig::default().unlimited(), generate(n, 11, day0(), 5));
+    let state = TopSimState::new(
+        TopSimConfig::default().unlimited(),
+        generate(n, 11, day0(), 5),
+    );
     state.inject(faults);
     let sim = RunningTopSim::start(state, 0).await.expect("sim");
     let dir = tempfile::tempdir().expect("tmp");
@@ -165,27 +172,48 @@ async fn top_sync_gives_the_lake_exactly_the_world_and_late_changes_arrive() {
     let (sim, _dir, wh) = setup(3_000, Vec::new()).await;
     let world = &sim.state.world;
     let windows = sync_all(&wh, &sim, days(10), false).await;
-    assert_eq!(windows, 2 * 2 * 10, "one-day windows, two streams, two shops");
+    assert_eq!(
+        windows,
+        2 * 2 * 10,
+        "one-day windows, two streams, two shops"
+    );
     assert_eq!(lake_orders(&wh).await, expected_orders(world));
     assert_eq!(lake_refunds(&wh).await, expected_refunds(world));
     let trades = world.trades();
     let lines: usize = trades.iter().map(|t| t.lines.len()).sum();
     let paid = trades.iter().filter(|t| t.pay_time.is_some()).count();
-    assert_eq!(scalar(&wh, "select count(*) from order_items").await, lines as i64);
-    assert_eq!(scalar(&wh, "select count(*) from payments").await, paid as i64);
+    assert_eq!(
+        scalar(&wh, "select count(*) from order_items").await,
+        lines as i64
+    );
+    assert_eq!(
+        scalar(&wh, "select count(*) from payments").await,
+        paid as i64
+    );
     let tmall = trades.iter().filter(|t| t.seller == 0).count() as i64;
     assert_eq!(
-        scalar(&wh, "select count(*) from orders where platform = 'tmall' and shop_id = 'tb-tmall-1'").await,
+        scalar(
+            &wh,
+            "select count(*) from orders where platform = 'tmall' and shop_id = 'tb-tmall-1'"
+        )
+        .await,
         tmall
     );
     assert_eq!(
-        scalar(&wh, "select count(*) from orders where platform = 'taobao' and shop_id = 'tb-taobao-2'").await,
+        scalar(
+            &wh,
+            "select count(*) from orders where platform = 'taobao' and shop_id = 'tb-taobao-2'"
+        )
+        .await,
         3_000 - tmall
     );
 
     // Late changes: three old trades are refunded and closed, one loses its last line.
     let late = days(10) + chrono::Duration::hours(3);
-    let multi = trades.iter().find(|t| t.lines.len() > 1).expect("a multi-line trade");
+    let multi = trades
+        .iter()
+        .find(|t| t.lines.len() > 1)
+        .expect("a multi-line trade");
     let closed: Vec<i64> = trades
         .iter()
         .filter(|t| t.status == TradeStatus::Finished)
@@ -201,7 +229,11 @@ async fn top_sync_gives_the_lake_exactly_the_world_and_late_changes_arrive() {
         t.lines = v.into_boxed_slice();
     }));
     sync_all(&wh, &sim, days(11), false).await;
-    assert_eq!(scalar(&wh, "select count(*) from orders").await, 3_000, "no duplicates");
+    assert_eq!(
+        scalar(&wh, "select count(*) from orders").await,
+        3_000,
+        "no duplicates"
+    );
     assert_eq!(
         scalar(&wh, "select count(*) from order_items").await,
         lines as i64 - 1,
@@ -213,7 +245,13 @@ async fn top_sync_gives_the_lake_exactly_the_world_and_late_changes_arrive() {
         .collect::<Vec<_>>()
         .join(",");
     assert_eq!(
-        scalar(&wh, &format!("select count(*) from orders where status = 'refunded' and order_id in ({ids})")).await,
+        scalar(
+            &wh,
+            &format!(
+                "select count(*) from orders where status = 'refunded' and order_id in ({ids})"
+            )
+        )
+        .await,
         3
     );
     assert_eq!(lake_orders(&wh).await, expected_orders(world));
@@ -233,5 +271,8 @@ async fn top_faults_on_the_platform_still_give_exactly_the_world() {
     sync_all(&wh, &sim, days(10), true).await;
     assert_eq!(lake_orders(&wh).await, expected_orders(&sim.state.world));
     assert_eq!(lake_refunds(&wh).await, expected_refunds(&sim.state.world));
-    assert_eq!(connectors::top::sim::TopSimStats::get(&sim.state.stats.faults), 6);
+    assert_eq!(
+        connectors::top::sim::TopSimStats::get(&sim.state.stats.faults),
+        6
+    );
 }

@@ -14,7 +14,10 @@ fn texts(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
 }
 
 fn fen(b: &RecordBatch, col: &str) -> Vec<i128> {
-    let a = b.column_by_name(col).expect(col).as_primitive::<Decimal128Type>();
+    let a = b
+        .column_by_name(col)
+        .expect(col)
+        .as_primitive::<Decimal128Type>();
     a.values().to_vec()
 }
 
@@ -41,19 +44,37 @@ fn a_multi_line_tmall_trade_maps_exactly_with_shanghai_dates() {
     assert_eq!(fen(&m.orders, "freight_amount"), [800]);
     // pay = goods - discount + freight.
     assert_eq!(fen(&m.orders, "discount_amount"), [23_000 + 800 - 20_807]);
-    let day = m.orders.column_by_name("order_date").expect("d").as_primitive::<Date32Type>();
+    let day = m
+        .orders
+        .column_by_name("order_date")
+        .expect("d")
+        .as_primitive::<Date32Type>();
     let expected_day = (chrono::NaiveDate::from_ymd_opt(2026, 11, 11).expect("d")
         - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("e"))
     .num_days() as i32;
     assert_eq!(day.value(0), expected_day);
-    let created = m.orders.column_by_name("created_at").expect("c").as_primitive::<TimestampMicrosecondType>();
+    let created = m
+        .orders
+        .column_by_name("created_at")
+        .expect("c")
+        .as_primitive::<TimestampMicrosecondType>();
     let utc = chrono::DateTime::from_timestamp_micros(created.value(0)).expect("t");
     assert_eq!(utc.to_rfc3339(), "2026-11-10T23:30:00+00:00");
-    assert_eq!(texts(&m.order_items, "order_item_id"), [Some("tb:22319583491".into()), Some("tb:22319583492".into())]);
-    assert_eq!(texts(&m.order_items, "sku_id"), [Some("SKU-1".into()), Some("5937147".into())], "merchant code first");
+    assert_eq!(
+        texts(&m.order_items, "order_item_id"),
+        [Some("tb:22319583491".into()), Some("tb:22319583492".into())]
+    );
+    assert_eq!(
+        texts(&m.order_items, "sku_id"),
+        [Some("SKU-1".into()), Some("5937147".into())],
+        "merchant code first"
+    );
     assert_eq!(fen(&m.order_items, "amount"), [18_507, 1_500]);
     assert_eq!(fen(&m.order_items, "discount_amount"), [1_493, 1_500]);
-    assert_eq!(texts(&m.payments, "payment_id"), [Some("tb:pay:2231958349".into())]);
+    assert_eq!(
+        texts(&m.payments, "payment_id"),
+        [Some("tb:pay:2231958349".into())]
+    );
     assert_eq!(texts(&m.payments, "txn_no"), [Some("2026111122001".into())]);
     assert_eq!(fen(&m.payments, "amount"), [20_807]);
 }
@@ -71,11 +92,23 @@ fn platform_comes_from_seller_type_then_settings_and_unpaid_trades_have_no_payme
     let platform = |v: Value, p: Option<&str>| {
         map_trades(&[v], "s", p).map(|m| texts(&m.orders, "platform")[0].clone().expect("p"))
     };
-    assert_eq!(platform(t(Some("C"), "fixed"), Some("tmall")).expect("C"), "taobao");
-    assert_eq!(platform(t(None, "tmall_i18n"), None).expect("i18n"), "tmall");
-    assert_eq!(platform(t(None, "fixed"), Some("taobao")).expect("setting"), "taobao");
+    assert_eq!(
+        platform(t(Some("C"), "fixed"), Some("tmall")).expect("C"),
+        "taobao"
+    );
+    assert_eq!(
+        platform(t(None, "tmall_i18n"), None).expect("i18n"),
+        "tmall"
+    );
+    assert_eq!(
+        platform(t(None, "fixed"), Some("taobao")).expect("setting"),
+        "taobao"
+    );
     let err = platform(t(None, "fixed"), None).unwrap_err();
-    assert!(err.to_string().contains("seller_type") && err.to_string().contains("7"), "{err}");
+    assert!(
+        err.to_string().contains("seller_type") && err.to_string().contains("7"),
+        "{err}"
+    );
     let m = map_trades(&[t(Some("C"), "cod")], "s", None).expect("maps");
     assert_eq!(m.payments.num_rows(), 0, "not paid yet");
     assert_eq!(texts(&m.orders, "status"), [Some("created".into())]);
@@ -86,7 +119,10 @@ fn unreadable_values_name_the_trade_and_field() {
     let base = json!({"tid": 5, "status": "TRADE_FINISHED", "created": "2026-01-01 10:00:00",
                       "modified": "2026-01-01 10:00:00", "payment": "10.00",
                       "orders": [{"oid": 1, "sku_id": "9", "num": 1, "price": "10.00", "divide_order_fee": "10.00", "seller_type": "B"}]});
-    assert!(map_trades(&[base.clone()], "s", None).is_ok(), "flat (simplify) shape too");
+    assert!(
+        map_trades(std::slice::from_ref(&base), "s", None).is_ok(),
+        "flat (simplify) shape too"
+    );
     let mut bad = base.clone();
     bad["payment"] = json!("10.001");
     let e = map_trades(&[bad], "s", None).unwrap_err();
@@ -109,12 +145,24 @@ fn refunds_map_kind_status_and_amount() {
                "modified": "2026-01-02 04:00:00", "refund_fee": "5.00", "has_good_return": false, "num": 1}),
     ];
     let m = map_refunds(&rows, "shop").expect("maps").refunds;
-    assert_eq!(texts(&m, "refund_id"), [Some("tb:8801".into()), Some("tb:8802".into())]);
+    assert_eq!(
+        texts(&m, "refund_id"),
+        [Some("tb:8801".into()), Some("tb:8802".into())]
+    );
     assert_eq!(texts(&m, "order_item_id"), [Some("tb:71".into()), None]);
-    assert_eq!(texts(&m, "kind"), [Some("return".into()), Some("refund_only".into())]);
-    assert_eq!(texts(&m, "status"), [Some("success".into()), Some("pending".into())]);
+    assert_eq!(
+        texts(&m, "kind"),
+        [Some("return".into()), Some("refund_only".into())]
+    );
+    assert_eq!(
+        texts(&m, "status"),
+        [Some("success".into()), Some("pending".into())]
+    );
     assert_eq!(fen(&m, "amount"), [1_230, 500]);
-    let qty = m.column_by_name("qty").expect("q").as_primitive::<arrow::datatypes::Int64Type>();
+    let qty = m
+        .column_by_name("qty")
+        .expect("q")
+        .as_primitive::<arrow::datatypes::Int64Type>();
     assert_eq!((qty.value(0), qty.value(1)), (2, 0));
     let done = m.column_by_name("completed_at").expect("c");
     assert!(done.is_valid(0) && done.is_null(1));

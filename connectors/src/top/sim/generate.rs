@@ -50,8 +50,8 @@ pub fn generate(n: usize, seed: u64, start: NaiveDateTime, days: u32) -> TopWorl
     for i in 0..n {
         let tid = 3_000_000_000_000 + i as i64 * 7 + rng.below(7) as i64;
         let seller = u16::from(rng.below(10) >= 6);
-        let created = start
-            + Duration::seconds(i as i64 * span / n.max(1) as i64 + rng.below(60) as i64);
+        let created =
+            start + Duration::seconds(i as i64 * span / n.max(1) as i64 + rng.below(60) as i64);
         let status = match rng.below(100) {
             0..5 => TradeStatus::WaitBuyerPay,
             5..8 => TradeStatus::ClosedByTaobao,
@@ -60,7 +60,10 @@ pub fn generate(n: usize, seed: u64, start: NaiveDateTime, days: u32) -> TopWorl
             58..95 => TradeStatus::Finished,
             _ => TradeStatus::Closed,
         };
-        let paid = !matches!(status, TradeStatus::WaitBuyerPay | TradeStatus::ClosedByTaobao);
+        let paid = !matches!(
+            status,
+            TradeStatus::WaitBuyerPay | TradeStatus::ClosedByTaobao
+        );
         let pay_time = paid.then(|| created + Duration::seconds(30 + rng.below(1800) as i64));
         let modified = pay_time.unwrap_or(created) + Duration::seconds(rng.below(6 * 3600) as i64);
         let trade_type = match (seller, rng.below(50)) {
@@ -152,9 +155,15 @@ mod tests {
         assert!(trades.iter().any(|t| t.seller == 0) && trades.iter().any(|t| t.seller == 1));
         assert!(!a.refunds().is_empty());
         for t in &trades {
-            assert!(t.created >= start() && t.created < start() + Duration::days(5) + Duration::minutes(1));
+            assert!(
+                t.created >= start()
+                    && t.created < start() + Duration::days(5) + Duration::minutes(1)
+            );
             assert!(t.modified >= t.created);
-            assert_eq!(t.payment(), t.lines.iter().map(|l| l.payment).sum::<i64>() + t.post_fee);
+            assert_eq!(
+                t.payment(),
+                t.lines.iter().map(|l| l.payment).sum::<i64>() + t.post_fee
+            );
         }
     }
 
@@ -163,9 +172,16 @@ mod tests {
     fn top_world_of_a_million_trades_fits() {
         let t = std::time::Instant::now();
         let w = generate(1_000_000, 1, start(), 90);
-        eprintln!("1M trades generated in {:?}; {} refunds", t.elapsed(), w.refunds().len());
+        eprintln!(
+            "1M trades generated in {:?}; {} refunds",
+            t.elapsed(),
+            w.refunds().len()
+        );
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        for line in status.lines().filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS")) {
+        for line in status
+            .lines()
+            .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        {
             eprintln!("{line}");
         }
     }

@@ -86,7 +86,10 @@ impl Refusal {
 }
 
 fn request_id(s: &TopSimState) -> String {
-    format!("sim{:010x}", s.request_ids.fetch_add(1, Ordering::Relaxed) + 1)
+    format!(
+        "sim{:010x}",
+        s.request_ids.fetch_add(1, Ordering::Relaxed) + 1
+    )
 }
 
 fn count(c: &std::sync::atomic::AtomicU64) {
@@ -105,7 +108,10 @@ async fn rest(
         count(&s.stats.faults);
         match f {
             TopFault::ServerError => {
-                return (StatusCode::BAD_GATEWAY, "<html><body>502 Bad Gateway</body></html>")
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    "<html><body>502 Bad Gateway</body></html>",
+                )
                     .into_response();
             }
             TopFault::Garbage => return (StatusCode::OK, "<html>系统繁忙</html>").into_response(),
@@ -161,7 +167,12 @@ fn timestamp(text: &str) -> Option<i64> {
         return text.parse::<i64>().ok().map(|ms| ms / 1000);
     }
     let naive = NaiveDateTime::parse_from_str(text, TIME).ok()?;
-    Some(chrono_tz::Asia::Shanghai.from_local_datetime(&naive).single()?.timestamp())
+    Some(
+        chrono_tz::Asia::Shanghai
+            .from_local_datetime(&naive)
+            .single()?
+            .timestamp(),
+    )
 }
 
 /// The common checks; returns the seller the session belongs to.
@@ -211,7 +222,10 @@ fn verify(s: &TopSimState, p: &Params) -> Result<u16, Refusal> {
     }
     let Some(method) = TopSignMethod::parse(get("sign_method")) else {
         count(&st.bad_sign);
-        return Err(invalid(format!("sign_method {:?} is not supported", get("sign_method"))));
+        return Err(invalid(format!(
+            "sign_method {:?} is not supported",
+            get("sign_method")
+        )));
     };
     let expected = sign::top(
         method,
@@ -302,7 +316,8 @@ fn time_arg(p: &Params, name: &str) -> Result<NaiveDateTime, Refusal> {
 fn paging(s: &TopSimState, p: &Params) -> Result<(usize, usize, bool), Refusal> {
     let int = |name: &str, default: i64| -> Result<i64, Refusal> {
         p.get(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| invalid(format!("{name} {v:?} is not a number")))
+            v.parse()
+                .map_err(|_| invalid(format!("{name} {v:?} is not a number")))
         })
     };
     let page_no = int("page_no", 1)?.max(1);
@@ -344,10 +359,14 @@ fn increment(s: &TopSimState, p: &Params, seller: u16, style: Style) -> Result<V
     let mut fields = fields(p, TRADE_FIELDS)?;
     let (begin, end) = (time_arg(p, "start_modified")?, time_arg(p, "end_modified")?);
     if end < begin {
-        return Err(invalid("end_modified must not be before start_modified".into()));
+        return Err(invalid(
+            "end_modified must not be before start_modified".into(),
+        ));
     }
     if (end - begin).to_std().unwrap_or_default() > s.config.max_window {
-        return Err(invalid("时间跨度不能超过一天 (end_modified - start_modified > 1 day)".into()));
+        return Err(invalid(
+            "时间跨度不能超过一天 (end_modified - start_modified > 1 day)".into(),
+        ));
     }
     let (skip, take, use_has_next) = paging(s, p)?;
     let types: Vec<String> = p.get("type").map_or_else(
@@ -403,7 +422,9 @@ fn refunds(s: &TopSimState, p: &Params, seller: u16, style: Style) -> Result<Val
         _ => {
             let (b, e) = (time_arg(p, "start_modified")?, time_arg(p, "end_modified")?);
             if e < b {
-                return Err(invalid("end_modified must not be before start_modified".into()));
+                return Err(invalid(
+                    "end_modified must not be before start_modified".into(),
+                ));
             }
             Some((b, e))
         }

@@ -76,11 +76,23 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(l.admit(t0), Ok(()));
         }
-        assert_eq!(l.admit(t0), Err(2), "the fourth call in a second starts a ban");
-        assert_eq!(l.admit(t0 + Duration::from_millis(1_500)), Err(1), "still banned");
+        assert_eq!(
+            l.admit(t0),
+            Err(2),
+            "the fourth call in a second starts a ban"
+        );
+        assert_eq!(
+            l.admit(t0 + Duration::from_millis(1_500)),
+            Err(1),
+            "still banned"
+        );
         assert_eq!(l.admit(t0 + Duration::from_secs(2)), Ok(()));
         assert_eq!(l.admit(t0 + Duration::from_secs(3)), Ok(()));
-        assert_eq!(l.admit(t0 + Duration::from_secs(4)), Err(2), "five a minute");
+        assert_eq!(
+            l.admit(t0 + Duration::from_secs(4)),
+            Err(2),
+            "five a minute"
+        );
         assert_eq!(l.admit(t0 + Duration::from_secs(66)), Ok(()));
         l.ban(t0 + Duration::from_secs(70), Duration::from_secs(5));
         assert_eq!(l.admit(t0 + Duration::from_secs(71)), Err(4));

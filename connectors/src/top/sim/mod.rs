@@ -32,8 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use generate::{TAOBAO_SELLER, TMALL_SELLER, generate};
 pub use world::{
-    Line, PLACES, Refund, RefundStatus, Seller, SellerType, TopWorld, Trade, TradeStatus,
-    TradeType,
+    Line, PLACES, Refund, RefundStatus, Seller, SellerType, TopWorld, Trade, TradeStatus, TradeType,
 };
 
 /// Gateway rules. [`TopSimConfig::default`] is the real platform's where the sheet states it;

@@ -9,19 +9,68 @@ use serde_json::{Map, Value, json};
 use super::world::{PLACES, Refund, RefundStatus, Seller, Trade, TradeStatus};
 
 pub(crate) const TRADE_FIELDS: &[&str] = &[
-    "tid", "tid_str", "status", "type", "created", "modified", "pay_time", "payment", "total_fee",
-    "post_fee", "discount_fee", "seller_nick", "buyer_nick", "buyer_open_uid", "receiver_state",
-    "receiver_city", "alipay_no", "num", "orders",
+    "tid",
+    "tid_str",
+    "status",
+    "type",
+    "created",
+    "modified",
+    "pay_time",
+    "payment",
+    "total_fee",
+    "post_fee",
+    "discount_fee",
+    "seller_nick",
+    "buyer_nick",
+    "buyer_open_uid",
+    "receiver_state",
+    "receiver_city",
+    "alipay_no",
+    "num",
+    "orders",
 ];
 pub(crate) const ORDER_FIELDS: &[&str] = &[
-    "oid", "oid_str", "status", "title", "num_iid", "sku_id", "outer_sku_id", "num", "price",
-    "total_fee", "payment", "divide_order_fee", "discount_fee", "refund_status", "seller_type",
+    "oid",
+    "oid_str",
+    "status",
+    "title",
+    "num_iid",
+    "sku_id",
+    "outer_sku_id",
+    "num",
+    "price",
+    "total_fee",
+    "payment",
+    "divide_order_fee",
+    "discount_fee",
+    "refund_status",
+    "seller_type",
 ];
 pub(crate) const REFUND_FIELDS: &[&str] = &[
-    "refund_id", "tid", "title", "buyer_nick", "seller_nick", "total_fee", "status", "created",
-    "refund_fee", "oid", "good_status", "company_name", "sid", "payment", "reason", "desc",
-    "has_good_return", "modified", "order_status", "refund_phase", "dispute_type", "num",
-    "num_iid", "outer_id",
+    "refund_id",
+    "tid",
+    "title",
+    "buyer_nick",
+    "seller_nick",
+    "total_fee",
+    "status",
+    "created",
+    "refund_fee",
+    "oid",
+    "good_status",
+    "company_name",
+    "sid",
+    "payment",
+    "reason",
+    "desc",
+    "has_good_return",
+    "modified",
+    "order_status",
+    "refund_phase",
+    "dispute_type",
+    "num",
+    "num_iid",
+    "outer_id",
 ];
 
 /// The `fields` a call asked for.
@@ -145,13 +194,19 @@ pub(crate) fn trade(t: &Trade, seller: &Seller, fields: &Fields, style: Style) -
         m["pay_time"] = json!(time(t.pay_time.unwrap_or(t.created)));
         m["alipay_no"] = json!(format!("2026{:018}", t.tid));
     }
-    let Value::Object(m) = m else { unreachable!("an object literal") };
+    let Value::Object(m) = m else {
+        unreachable!("an object literal")
+    };
     retain(m, |k| fields.has(k))
 }
 
 /// A refund with the asked fields.
 pub(crate) fn refund(r: &Refund, seller: &Seller, fields: &Fields, style: Style) -> Value {
-    let good_status = if r.has_good_return { "BUYER_RETURNED_GOODS" } else { "BUYER_NOT_RECEIVED" };
+    let good_status = if r.has_good_return {
+        "BUYER_RETURNED_GOODS"
+    } else {
+        "BUYER_NOT_RECEIVED"
+    };
     let m = json!({
         "refund_id": r.refund_id.to_string(), "tid": style.id(r.tid), "oid": style.id(r.oid),
         "title": "商品", "buyer_nick": "b**", "seller_nick": seller.nick,
@@ -163,6 +218,8 @@ pub(crate) fn refund(r: &Refund, seller: &Seller, fields: &Fields, style: Style)
         "reason": "七天无理由", "desc": "", "company_name": "", "sid": "", "order_status": "TRADE_FINISHED",
         "refund_phase": "aftersale", "num": r.num, "num_iid": style.id(600_000_000_000), "outer_id": "",
     });
-    let Value::Object(m) = m else { unreachable!("an object literal") };
+    let Value::Object(m) = m else {
+        unreachable!("an object literal")
+    };
     retain(m, |k| fields.has(k))
 }

@@ -12,8 +12,8 @@ use super::*;
 use crate::sign::TopSignMethod;
 use crate::stream::{NoTokenSink, Secrets, Stream, StreamError};
 use crate::top::{
-    Credentials, TopClient, TopClientConfig, TopError, TopSettings, build_streams, form_body,
-    list, parse_response, timestamp_text,
+    Credentials, TopClient, TopClientConfig, TopError, TopSettings, build_streams, form_body, list,
+    parse_response, timestamp_text,
 };
 
 fn t(text: &str) -> NaiveDateTime {
@@ -26,7 +26,9 @@ fn start_day() -> NaiveDateTime {
 
 async fn start(config: TopSimConfig, n: usize) -> RunningTopSim {
     let state = TopSimState::new(config, generate(n, 42, start_day(), 3));
-    RunningTopSim::start(state, 0).await.expect("start simulator")
+    RunningTopSim::start(state, 0)
+        .await
+        .expect("start simulator")
 }
 
 fn settings(sim: &RunningTopSim, limits: bool) -> TopSettings {
@@ -66,7 +68,11 @@ fn stream(settings: &TopSettings, secret: &str, name: &str) -> Arc<dyn Stream> {
 }
 
 /// Every record of `[begin, end)` through the stream's pages.
-async fn read_all(s: &dyn Stream, begin: NaiveDateTime, end: NaiveDateTime) -> Result<Vec<Value>, StreamError> {
+async fn read_all(
+    s: &dyn Stream,
+    begin: NaiveDateTime,
+    end: NaiveDateTime,
+) -> Result<Vec<Value>, StreamError> {
     let mut rows = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -114,7 +120,10 @@ async fn raw(
     let body = form_body(&creds, sign_method, method, timestamp, params);
     let bytes = reqwest::Client::new()
         .post(sim.gateway_url())
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded;charset=utf-8")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded;charset=utf-8",
+        )
         .body(body)
         .send()
         .await
@@ -129,11 +138,13 @@ const INC: &str = "taobao.trades.sold.increment.get";
 
 fn code(r: Result<Value, TopError>) -> (i64, Option<String>) {
     let body = match r {
-        Err(TopError::Throttled(b, _)
-        | TopError::InvalidSession(b)
-        | TopError::BadCredentials(b)
-        | TopError::Platform(b)
-        | TopError::Refused(b)) => b,
+        Err(
+            TopError::Throttled(b, _)
+            | TopError::InvalidSession(b)
+            | TopError::BadCredentials(b)
+            | TopError::Platform(b)
+            | TopError::Refused(b),
+        ) => b,
         other => panic!("expected a platform error, got {other:?}"),
     };
     (body.code, body.sub_code)
@@ -151,34 +162,121 @@ async fn the_gateway_refuses_what_the_platform_refuses_with_its_codes() {
         ("end_modified", "2026-11-02 00:00:00"),
     ];
     let s0 = session_for(0);
-    for m in [TopSignMethod::Md5, TopSignMethod::Hmac, TopSignMethod::HmacSha256] {
-        let ok = raw(&sim, m, &secret, &s0, &now, INC, &good).await.expect("each sign method");
+    for m in [
+        TopSignMethod::Md5,
+        TopSignMethod::Hmac,
+        TopSignMethod::HmacSha256,
+    ] {
+        let ok = raw(&sim, m, &secret, &s0, &now, INC, &good)
+            .await
+            .expect("each sign method");
         assert!(ok.get("total_results").is_some(), "{ok}");
     }
-    let wrong = raw(&sim, TopSignMethod::HmacSha256, "not-the-secret", &s0, &now, INC, &good).await;
+    let wrong = raw(
+        &sim,
+        TopSignMethod::HmacSha256,
+        "not-the-secret",
+        &s0,
+        &now,
+        INC,
+        &good,
+    )
+    .await;
     assert_eq!(code(wrong), (25, None));
     let stale = timestamp_text(chrono::Utc::now() - chrono::Duration::minutes(11));
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &stale, INC, &good).await).0, 31);
+    assert_eq!(
+        code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &stale, INC, &good).await).0,
+        31
+    );
     let ms = (chrono::Utc::now().timestamp_millis()).to_string();
-    assert!(raw(&sim, TopSignMethod::Md5, &secret, &s0, &ms, INC, &good).await.is_ok(), "epoch ms accepted");
-    let unknown = raw(&sim, TopSignMethod::Md5, &secret, "no-such-session", &now, INC, &good).await;
+    assert!(
+        raw(&sim, TopSignMethod::Md5, &secret, &s0, &ms, INC, &good)
+            .await
+            .is_ok(),
+        "epoch ms accepted"
+    );
+    let unknown = raw(
+        &sim,
+        TopSignMethod::Md5,
+        &secret,
+        "no-such-session",
+        &now,
+        INC,
+        &good,
+    )
+    .await;
     assert_eq!(code(unknown), (27, Some("invalid-sessionkey".into())));
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, "", &now, INC, &good).await).0, 26);
+    assert_eq!(
+        code(raw(&sim, TopSignMethod::Md5, &secret, "", &now, INC, &good).await).0,
+        26
+    );
     let long = [
         ("fields", "tid"),
         ("start_modified", "2026-11-01 00:00:00"),
         ("end_modified", "2026-11-02 00:00:01"),
     ];
     let e = code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &long).await);
-    assert_eq!(e, (41, Some("isv.invalid-parameter".into())), "a window over one day");
+    assert_eq!(
+        e,
+        (41, Some("isv.invalid-parameter".into())),
+        "a window over one day"
+    );
     let mut big = good.to_vec();
     big.push(("page_size", "101"));
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &big).await).0, 41);
+    assert_eq!(
+        code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &big).await).0,
+        41
+    );
     let no_window = [("fields", "tid")];
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &no_window).await).0, 40);
+    assert_eq!(
+        code(
+            raw(
+                &sim,
+                TopSignMethod::Md5,
+                &secret,
+                &s0,
+                &now,
+                INC,
+                &no_window
+            )
+            .await
+        )
+        .0,
+        40
+    );
     let bad_field = [("fields", "tid,not_a_field"), good[2], good[3]];
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &bad_field).await).0, 41);
-    assert_eq!(code(raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, "taobao.no.such", &good).await).0, 22);
+    assert_eq!(
+        code(
+            raw(
+                &sim,
+                TopSignMethod::Md5,
+                &secret,
+                &s0,
+                &now,
+                INC,
+                &bad_field
+            )
+            .await
+        )
+        .0,
+        41
+    );
+    assert_eq!(
+        code(
+            raw(
+                &sim,
+                TopSignMethod::Md5,
+                &secret,
+                &s0,
+                &now,
+                "taobao.no.such",
+                &good
+            )
+            .await
+        )
+        .0,
+        22
+    );
     assert!(TopSimStats::get(&sim.state.stats.bad_sign) >= 1);
     assert!(TopSimStats::get(&sim.state.stats.bad_timestamp) >= 1);
 }
@@ -194,18 +292,33 @@ async fn default_type_filter_hides_fixed_trades_and_simplify_flattens() {
         ("end_modified", "2026-11-02 12:00:00"),
     ];
     let s0 = session_for(0);
-    let without = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &window).await.expect("ok");
+    let without = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &window)
+        .await
+        .expect("ok");
     let mut all = window.to_vec();
     all.push(("type", "fixed,cod,step,tmall_i18n"));
-    let with = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &all).await.expect("ok");
+    let with = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &all)
+        .await
+        .expect("ok");
     let n = |v: &Value| crate::tolerant::int(v.get("total_results")).expect("total");
-    assert!(n(&without) < n(&with), "fixed trades are not in the default type list");
+    assert!(
+        n(&without) < n(&with),
+        "fixed trades are not in the default type list"
+    );
     all.push(("simplify", "true"));
     all.push(("page_size", "5"));
-    let flat = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &all).await.expect("flat");
-    let trades = flat.get("trades").and_then(Value::as_array).expect("a bare list");
+    let flat = raw(&sim, TopSignMethod::Md5, &secret, &s0, &now, INC, &all)
+        .await
+        .expect("flat");
+    let trades = flat
+        .get("trades")
+        .and_then(Value::as_array)
+        .expect("a bare list");
     assert_eq!(trades.len(), 5);
-    assert!(trades[0].get("orders").and_then(Value::as_array).is_some(), "{flat}");
+    assert!(
+        trades[0].get("orders").and_then(Value::as_array).is_some(),
+        "{flat}"
+    );
     assert!(trades[0].get("modified").is_none(), "only the asked fields");
 }
 
@@ -216,13 +329,23 @@ async fn streams_page_exactly_the_world_backwards_and_forwards() {
     let expected = world_tids(&sim, b, e);
     assert!(expected.len() > 200, "several pages");
     let mut s = settings(&sim, false);
-    let rows = read_all(&*stream(&s, &sim.state.config.app_secret, "orders"), b, e).await.expect("pages");
+    let rows = read_all(&*stream(&s, &sim.state.config.app_secret, "orders"), b, e)
+        .await
+        .expect("pages");
     assert_eq!(tids(&rows), expected);
-    assert_eq!(rows.len(), expected.len(), "no trade twice when nothing moves");
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "no trade twice when nothing moves"
+    );
     s.reverse_paging = false;
-    let rows = read_all(&*stream(&s, &sim.state.config.app_secret, "orders"), b, e).await.expect("pages");
+    let rows = read_all(&*stream(&s, &sim.state.config.app_secret, "orders"), b, e)
+        .await
+        .expect("pages");
     assert_eq!(tids(&rows), expected);
-    let refunds = read_all(&*stream(&s, &sim.state.config.app_secret, "refunds"), b, e).await.expect("refunds");
+    let refunds = read_all(&*stream(&s, &sim.state.config.app_secret, "refunds"), b, e)
+        .await
+        .expect("refunds");
     let want: BTreeSet<String> = sim
         .state
         .world
@@ -231,13 +354,19 @@ async fn streams_page_exactly_the_world_backwards_and_forwards() {
         .filter(|r| r.seller == 0 && r.modified >= b && r.modified <= e)
         .map(|r| r.refund_id.to_string())
         .collect();
-    let got: BTreeSet<String> = refunds.iter().filter_map(|r| crate::tolerant::id(r.get("refund_id"))).collect();
+    let got: BTreeSet<String> = refunds
+        .iter()
+        .filter_map(|r| crate::tolerant::id(r.get("refund_id")))
+        .collect();
     assert_eq!(got, want);
 }
 
 /// Reads `[b, e)` page by page; after the first page the newest trade of the window is
 /// modified (it leaves the window, and every older trade shifts one place up).
-async fn read_while_the_newest_moves(sim: &RunningTopSim, reverse: bool) -> (BTreeSet<i64>, BTreeSet<i64>) {
+async fn read_while_the_newest_moves(
+    sim: &RunningTopSim,
+    reverse: bool,
+) -> (BTreeSet<i64>, BTreeSet<i64>) {
     let (b, e) = (t("2026-11-02 00:00:00"), t("2026-11-03 00:00:00"));
     let mut st = settings(sim, false);
     st.reverse_paging = reverse;
@@ -265,12 +394,21 @@ async fn read_while_the_newest_moves(sim: &RunningTopSim, reverse: bool) -> (BTr
 async fn a_trade_modified_while_paging_backwards_is_not_missed() {
     let sim = start(TopSimConfig::default().unlimited(), 2_000).await;
     let (got, stayed) = read_while_the_newest_moves(&sim, true).await;
-    assert!(got == stayed, "backwards: {} of {} read", got.len(), stayed.len());
+    assert!(
+        got == stayed,
+        "backwards: {} of {} read",
+        got.len(),
+        stayed.len()
+    );
     // Forward paging loses the trade that slid from page 2 onto page 1: why the platform
     // advises paging backwards.
     let sim = start(TopSimConfig::default().unlimited(), 2_000).await;
     let (got, stayed) = read_while_the_newest_moves(&sim, false).await;
-    assert_eq!(stayed.difference(&got).count(), 1, "forward paging misses one");
+    assert_eq!(
+        stayed.difference(&got).count(),
+        1,
+        "forward paging misses one"
+    );
 }
 
 #[tokio::test]
@@ -282,11 +420,21 @@ async fn trades_without_needed_fields_are_completed_with_fullinfo() {
     };
     let sim = start(config, 400).await;
     let (b, e) = (t("2026-11-01 00:00:00"), t("2026-11-02 00:00:00"));
-    let s = stream(&settings(&sim, false), &sim.state.config.app_secret, "orders");
+    let s = stream(
+        &settings(&sim, false),
+        &sim.state.config.app_secret,
+        "orders",
+    );
     let rows = read_all(&*s, b, e).await.expect("pages");
     assert_eq!(tids(&rows), world_tids(&sim, b, e));
-    assert!(rows.iter().all(|r| list(r, "orders", "order").is_ok_and(|o| !o.is_empty())));
-    assert_eq!(TopSimStats::get(&sim.state.stats.fullinfo_calls), rows.len() as u64);
+    assert!(
+        rows.iter()
+            .all(|r| list(r, "orders", "order").is_ok_and(|o| !o.is_empty()))
+    );
+    assert_eq!(
+        TopSimStats::get(&sim.state.stats.fullinfo_calls),
+        rows.len() as u64
+    );
     s.map(&rows).expect("maps");
 }
 
@@ -294,11 +442,21 @@ async fn trades_without_needed_fields_are_completed_with_fullinfo() {
 async fn a_wrong_secret_is_a_clear_auth_error_without_retries() {
     let sim = start(TopSimConfig::default().unlimited(), 10).await;
     let s = stream(&settings(&sim, false), "not-the-secret", "orders");
-    let err = s.page(start_day(), t("2026-11-02 00:00:00"), None).await.unwrap_err();
+    let err = s
+        .page(start_day(), t("2026-11-02 00:00:00"), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StreamError::Auth { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("Invalid signature") && text.contains("app_secret"), "{text}");
-    assert_eq!(TopSimStats::get(&sim.state.stats.bad_sign), 1, "one call, no retries");
+    assert!(
+        text.contains("Invalid signature") && text.contains("app_secret"),
+        "{text}"
+    );
+    assert_eq!(
+        TopSimStats::get(&sim.state.stats.bad_sign),
+        1,
+        "one call, no retries"
+    );
     assert_eq!(s.stats().requests, 1);
 }
 
@@ -310,10 +468,20 @@ async fn an_expired_session_is_an_auth_error_naming_the_platform_message() {
     };
     let sim = start(config, 10).await;
     sim.state.inject([TopFault::ExpireSessions]);
-    let s = stream(&settings(&sim, false), &sim.state.config.app_secret, "refunds");
-    let err = s.page(start_day(), t("2026-11-02 00:00:00"), None).await.unwrap_err();
+    let s = stream(
+        &settings(&sim, false),
+        &sim.state.config.app_secret,
+        "refunds",
+    );
+    let err = s
+        .page(start_day(), t("2026-11-02 00:00:00"), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StreamError::Auth { .. }), "{err}");
-    assert!(err.to_string().contains("session-expired") && err.to_string().contains("authorise"), "{err}");
+    assert!(
+        err.to_string().contains("session-expired") && err.to_string().contains("authorise"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -382,8 +550,15 @@ async fn paced_client_never_hits_the_real_limit_and_uses_the_budget() {
     // Under a sliding one-second window, the fastest compliant caller sends `rate` calls at
     // 0 s, 1 s, 2 s, …: `calls` calls need ceil(calls / rate) - 1 seconds.
     let used = ((f64::from(calls) / rate).ceil() - 1.0) / elapsed;
-    eprintln!("TOP pacing: {calls} calls in {elapsed:.2}s at {rate}/s: {:.1}% of the budget", used * 100.0);
-    assert_eq!(TopSimStats::get(&sim.state.stats.rate_limited), 0, "the gateway never refused a call");
+    eprintln!(
+        "TOP pacing: {calls} calls in {elapsed:.2}s at {rate}/s: {:.1}% of the budget",
+        used * 100.0
+    );
+    assert_eq!(
+        TopSimStats::get(&sim.state.stats.rate_limited),
+        0,
+        "the gateway never refused a call"
+    );
     assert_eq!(TopSimStats::get(&sim.state.stats.ok), u64::from(calls));
     assert!(used >= 0.9, "used {:.1}% of the budget", used * 100.0);
 }
@@ -391,18 +566,24 @@ async fn paced_client_never_hits_the_real_limit_and_uses_the_budget() {
 #[tokio::test]
 async fn a_ban_is_waited_out_as_the_platform_states_it() {
     let sim = start(TopSimConfig::default().unlimited(), 50).await;
-    sim.state.inject([TopFault::ThrottleBurst(Duration::from_secs(2))]);
+    sim.state
+        .inject([TopFault::ThrottleBurst(Duration::from_secs(2))]);
     let c = client(&sim);
     let started = Instant::now();
     c.call(INC, SMALL).await.expect("after the ban");
     let waited = started.elapsed();
     // The first answer says 2 more seconds: the client sleeps 3 and then succeeds.
     assert!(waited >= Duration::from_secs(2), "{waited:?}");
-    assert_eq!(TopSimStats::get(&sim.state.stats.rate_limited), 1, "no hammering during the ban");
+    assert_eq!(
+        TopSimStats::get(&sim.state.stats.rate_limited),
+        1,
+        "no hammering during the ban"
+    );
     assert_eq!(TopSimStats::get(&c.stats.throttled), 1);
     assert!(c.stream_stats().throttle_wait >= Duration::from_secs(2));
     // A ban longer than the cap is waited for at most the cap per try; retries then run out.
-    sim.state.inject([TopFault::ThrottleBurst(Duration::from_secs(30))]);
+    sim.state
+        .inject([TopFault::ThrottleBurst(Duration::from_secs(30))]);
     let mut cfg = TopClientConfig::new(sim.gateway_url());
     cfg.max_ban_wait = Duration::from_millis(200);
     cfg.max_retries = 2;
@@ -411,6 +592,9 @@ async fn a_ban_is_waited_out_as_the_platform_states_it() {
         app_secret: sim.state.config.app_secret.clone(),
         session: session_for(0),
     };
-    let err = TopClient::new(cfg, creds).call(INC, SMALL).await.unwrap_err();
+    let err = TopClient::new(cfg, creds)
+        .call(INC, SMALL)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("This ban will last for"), "{err}");
 }
