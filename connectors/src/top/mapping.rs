@@ -24,6 +24,9 @@ use super::envelope::list;
 use crate::jushuitan::shanghai_time;
 use crate::tolerant;
 
+mod refunds;
+pub use refunds::{MappedRefunds, map_refunds};
+
 /// The `source` of every row this mapping produces.
 pub const SOURCE: &str = "taobao";
 
@@ -33,12 +36,6 @@ pub struct MappedTrades {
     pub orders: RecordBatch,
     pub order_items: RecordBatch,
     pub payments: RecordBatch,
-}
-
-/// Rows for `refunds`.
-#[derive(Debug)]
-pub struct MappedRefunds {
-    pub refunds: RecordBatch,
 }
 
 /// A value that could not be mapped.
@@ -66,30 +63,30 @@ fn trade_status(s: &str) -> Option<&'static str> {
     })
 }
 
-fn money() -> DataType {
+pub(super) fn money() -> DataType {
     DataType::Decimal128(18, 2)
 }
 
-fn ts() -> DataType {
+pub(super) fn ts() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn dec() -> Decimal128Builder {
+pub(super) fn dec() -> Decimal128Builder {
     Decimal128Builder::new().with_data_type(money())
 }
 
-fn tsb() -> TimestampMicrosecondBuilder {
+pub(super) fn tsb() -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::new().with_timezone("UTC")
 }
 
 /// Readers of one record that name it in their errors.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     kind: &'static str,
     id: &'a str,
 }
 
 impl Reader<'_> {
-    fn err(&self, field: &str, reason: impl Into<String>) -> TopMappingError {
+    pub(super) fn err(&self, field: &str, reason: impl Into<String>) -> TopMappingError {
         TopMappingError {
             kind: self.kind,
             id: self.id.to_string(),
@@ -98,15 +95,19 @@ impl Reader<'_> {
         }
     }
 
-    fn text(&self, v: &Value, field: &str) -> Result<String, TopMappingError> {
+    pub(super) fn text(&self, v: &Value, field: &str) -> Result<String, TopMappingError> {
         tolerant::text(v.get(field)).ok_or_else(|| self.err(field, "is missing"))
     }
 
-    fn id(&self, v: &Value, field: &str) -> Result<String, TopMappingError> {
+    pub(super) fn id(&self, v: &Value, field: &str) -> Result<String, TopMappingError> {
         tolerant::id(v.get(field)).ok_or_else(|| self.err(field, "is missing"))
     }
 
-    fn time(&self, v: &Value, field: &str) -> Result<Option<(i64, i32)>, TopMappingError> {
+    pub(super) fn time(
+        &self,
+        v: &Value,
+        field: &str,
+    ) -> Result<Option<(i64, i32)>, TopMappingError> {
         match tolerant::text(v.get(field)) {
             None => Ok(None),
             Some(t) => shanghai_time(&t)
@@ -115,12 +116,12 @@ impl Reader<'_> {
         }
     }
 
-    fn need_time(&self, v: &Value, field: &str) -> Result<(i64, i32), TopMappingError> {
+    pub(super) fn need_time(&self, v: &Value, field: &str) -> Result<(i64, i32), TopMappingError> {
         self.time(v, field)?
             .ok_or_else(|| self.err(field, "is missing"))
     }
 
-    fn fen(&self, v: &Value, field: &str) -> Result<Option<i64>, TopMappingError> {
+    pub(super) fn fen(&self, v: &Value, field: &str) -> Result<Option<i64>, TopMappingError> {
         tolerant::fen(v.get(field)).map_err(|e| self.err(field, e))
     }
 }
@@ -344,110 +345,7 @@ fn map_trade(
     Ok(())
 }
 
-/// Maps refunds of `taobao.refunds.receive.get` for the shop `shop_id`. `kind` is `exchange`
-/// for exchange disputes, `return` when goods go back, else `refund_only`; `completed_at` is
-/// the last change of a successful refund.
-pub fn map_refunds(rows: &[Value], shop_id: &str) -> Result<MappedRefunds, TopMappingError> {
-    let s = StringBuilder::new;
-    let (mut id, mut order, mut line, mut shop, mut sku, mut kind, mut reason) =
-        (s(), s(), s(), s(), s(), s(), s());
-    let (mut qty, mut amount, mut insurance, mut status, mut source) =
-        (Int64Builder::new(), dec(), dec(), s(), s());
-    let (mut created, mut day, mut completed, mut received) =
-        (tsb(), Date32Builder::new(), tsb(), tsb());
-    for row in rows {
-        let rid = tolerant::id(row.get("refund_id"));
-        let rid_text = rid.clone().unwrap_or_else(|| "?".into());
-        let r = Reader {
-            kind: "refund",
-            id: &rid_text,
-        };
-        let rid = rid.ok_or_else(|| r.err("refund_id", "is missing"))?;
-        let tid = r.id(row, "tid")?;
-        let st = r.text(row, "status")?;
-        let dispute = tolerant::text(row.get("dispute_type")).unwrap_or_default();
-        let goods_back = tolerant::flag(row.get("has_good_return")).unwrap_or(false)
-            || dispute == "REFUND_AND_RETURN";
-        let k = if dispute.contains("EXCHANGE") {
-            "exchange"
-        } else if goods_back {
-            "return"
-        } else {
-            "refund_only"
-        };
-        let (at, d) = r.need_time(row, "created")?;
-        let (modified, _) = r.need_time(row, "modified")?;
-        let fee = r
-            .fen(row, "refund_fee")?
-            .ok_or_else(|| r.err("refund_fee", "is missing"))?;
-        id.append_value(format!("tb:{rid}"));
-        order.append_value(format!("tb:{tid}"));
-        line.append_option(tolerant::id(row.get("oid")).map(|oid| format!("tb:{oid}")));
-        shop.append_value(shop_id);
-        sku.append_option(tolerant::text(row.get("outer_id")));
-        kind.append_value(k);
-        reason.append_option(tolerant::text(row.get("reason")));
-        qty.append_value(if k == "refund_only" {
-            0
-        } else {
-            tolerant::int(row.get("num")).unwrap_or(0)
-        });
-        amount.append_value(i128::from(fee));
-        insurance.append_value(0);
-        let canonical = match st.as_str() {
-            "SUCCESS" => "success",
-            "CLOSED" | "SELLER_REFUSE_BUYER" => "closed",
-            _ => "pending",
-        };
-        status.append_value(canonical);
-        created.append_value(at);
-        day.append_value(d);
-        completed.append_option((canonical == "success").then_some(modified));
-        received.append_null();
-        source.append_value(SOURCE);
-    }
-    let refunds = batch(
-        vec![
-            ("refund_id", DataType::Utf8, false),
-            ("order_id", DataType::Utf8, false),
-            ("order_item_id", DataType::Utf8, true),
-            ("shop_id", DataType::Utf8, false),
-            ("sku_id", DataType::Utf8, true),
-            ("kind", DataType::Utf8, false),
-            ("reason", DataType::Utf8, true),
-            ("qty", DataType::Int64, false),
-            ("amount", money(), false),
-            ("shipping_insurance_amount", money(), false),
-            ("status", DataType::Utf8, false),
-            ("created_at", ts(), false),
-            ("refund_date", DataType::Date32, false),
-            ("completed_at", ts(), true),
-            ("goods_received_at", ts(), true),
-            ("source", DataType::Utf8, false),
-        ],
-        vec![
-            Arc::new(id.finish()),
-            Arc::new(order.finish()),
-            Arc::new(line.finish()),
-            Arc::new(shop.finish()),
-            Arc::new(sku.finish()),
-            Arc::new(kind.finish()),
-            Arc::new(reason.finish()),
-            Arc::new(qty.finish()),
-            Arc::new(amount.finish()),
-            Arc::new(insurance.finish()),
-            Arc::new(status.finish()),
-            Arc::new(created.finish()),
-            Arc::new(day.finish()),
-            Arc::new(completed.finish()),
-            Arc::new(received.finish()),
-            Arc::new(source.finish()),
-        ],
-    );
-    Ok(MappedRefunds { refunds })
-}
-
-fn batch(fields: Vec<(&str, DataType, bool)>, arrays: Vec<ArrayRef>) -> RecordBatch {
+pub(super) fn batch(fields: Vec<(&str, DataType, bool)>, arrays: Vec<ArrayRef>) -> RecordBatch {
     let schema = Schema::new(
         fields
             .into_iter()
