@@ -6,6 +6,7 @@
 //! Codemap:
 //! - [`files`]: CSV / XLSX / Parquet imports, read strictly against a target schema.
 //! - [`jushuitan`]: Jushuitan request bodies and response envelopes (pure functions).
+//! - [`top`]: Taobao/Tmall TOP: signed requests, envelopes, a paced client, streams, simulator.
 //! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
 //! - [`stream`]: the seam to the sync engine: windowed, paged streams of raw records.
 //! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
@@ -17,3 +18,4 @@ pub mod minishop_sim;
 pub mod sign;
 pub mod stream;
 pub mod tolerant;
+pub mod top;

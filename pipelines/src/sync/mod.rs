@@ -4,12 +4,18 @@
 //! stream (as a Delta application transaction in the same commit as that table's rows), so a
 //! crash anywhere leaves the cursor before any data it did not fully commit. Re-reading a
 //! window is harmless because every write is an upsert by primary key.
+//!
+//! - `engine`: windows, pages, de-duplication, writes and the cursor, for any stream.
+//! - `conformance`: the checks every connector's stream must pass.
+//! - `tests_*`: each connector against its simulator, through the engine.
 
 pub mod conformance;
 pub mod engine;
 #[cfg(test)]
+mod tests_jst_streams;
+#[cfg(test)]
 mod tests_manifest;
+#[cfg(test)]
+mod tests_top;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
-#[cfg(test)]
-mod tests_jst_streams;
