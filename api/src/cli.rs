@@ -87,6 +87,8 @@ pub struct SyncArgs {
 pub enum Platform {
     /// Jushuitan ERP open API.
     Jushuitan,
+    /// Taobao / Tmall TOP gateway (one Tmall and one Taobao seller).
+    Taobao,
     /// MiniShop, a representative mini-program shop REST backend (for `kind = "http"` manifests).
     Minishop,
 }

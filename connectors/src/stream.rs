@@ -87,6 +87,19 @@ pub struct StreamStats {
     pub token_refreshes: u64,
 }
 
+impl StreamStats {
+    /// What happened since `earlier` (clients are shared by a connector's streams).
+    pub fn since(&self, earlier: &StreamStats) -> StreamStats {
+        StreamStats {
+            requests: self.requests.saturating_sub(earlier.requests),
+            retries: self.retries.saturating_sub(earlier.retries),
+            throttle_wait: self.throttle_wait.saturating_sub(earlier.throttle_wait),
+            throttled: self.throttled.saturating_sub(earlier.throttled),
+            token_refreshes: self.token_refreshes.saturating_sub(earlier.token_refreshes),
+        }
+    }
+}
+
 /// A kind of record a connector reads, window by window.
 pub trait Stream: Send + Sync + fmt::Debug {
     /// Stable name, e.g. `orders`; cursors are kept per connector and stream.

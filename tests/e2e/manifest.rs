@@ -33,7 +33,14 @@ fn the_example_manifest_syncs_the_third_platform_exactly() {
     lake.env
         .push(("MINISHOP_SECRET".into(), "minishop-demo-secret".into()));
     let mut child = Command::new(BIN)
-        .args(["simulate", "minishop", "--port", "0", "--orders", &ORDERS.to_string()])
+        .args([
+            "simulate",
+            "minishop",
+            "--port",
+            "0",
+            "--orders",
+            &ORDERS.to_string(),
+        ])
         .args(["--seed", &SEED.to_string(), "--days", &DAYS.to_string()])
         .args(["--end-date", "2026-11-14"])
         .stdout(Stdio::piped())
@@ -49,17 +56,27 @@ fn the_example_manifest_syncs_the_third_platform_exactly() {
         .expect("the simulator listens");
 
     let example = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/connectors/minishop.toml"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/connectors/minishop.toml"),
     )
     .expect("the example manifest");
     assert!(example.contains("http://127.0.0.1:7302"));
-    let doc = lake.file("minishop.toml", &example.replace("http://127.0.0.1:7302", &url));
+    let doc = lake.file(
+        "minishop.toml",
+        &example.replace("http://127.0.0.1:7302", &url),
+    );
     let added = lake.ok(&["connector", "add", doc.to_str().expect("path")]);
     assert!(added.contains("registered connector minishop"), "{added}");
     let tested = lake.ok(&["connector", "test", "minishop"]);
     assert!(tested.contains("ok"), "{tested}");
     let summary = lake.ok(&[
-        "connector", "sync", "minishop", "--from", "2026-11-09", "--to", "2026-11-16",
+        "connector",
+        "sync",
+        "minishop",
+        "--from",
+        "2026-11-09",
+        "--to",
+        "2026-11-16",
     ]);
     assert!(summary.contains("orders="), "{summary}");
 

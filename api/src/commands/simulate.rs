@@ -19,6 +19,7 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
     match args.platform {
         Platform::Jushuitan => jushuitan(args).await,
         Platform::Minishop => minishop(args).await,
+        Platform::Taobao => taobao(args).await,
     }
 }
 
@@ -150,4 +151,60 @@ pub fn connector_doc(base_url: &str, app_key: &str, unlimited: bool) -> String {
          app_secret = {{ env = \"JST_APP_SECRET\" }}\naccess_token = {{ env = \"JST_ACCESS_TOKEN\" }}\n\
          refresh_token = {{ env = \"JST_REFRESH_TOKEN\" }}\n"
     )
+}
+
+async fn taobao(args: &SimulateArgs) -> anyhow::Result<()> {
+    use connectors::top::sim::{
+        self as top, RunningTopSim, TopSimConfig, TopSimState, session_for,
+    };
+    let days = args.days.max(1);
+    let start =
+        (end_date(args) - chrono::Days::new(u64::from(days - 1))).and_time(chrono::NaiveTime::MIN);
+    let n = usize::try_from(args.orders).unwrap_or(usize::MAX);
+    let seed = args.seed;
+    let world = tokio::task::spawn_blocking(move || top::generate(n, seed, start, days))
+        .await
+        .context("the world generator stopped")?;
+    let mut config = TopSimConfig::default();
+    if args.unlimited {
+        config = config.unlimited();
+    }
+    let (key, secret) = (config.app_key.clone(), config.app_secret.clone());
+    let state = TopSimState::new(config, world);
+    let sim = RunningTopSim::start(state, args.port)
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    let doc = |name: &str, shop: &str, session_env: &str| {
+        let limits = if args.unlimited {
+            "per_second = 0\nper_minute = 0\n"
+        } else {
+            ""
+        };
+        format!(
+            "name = \"{name}\"\nkind = \"taobao\"\ndescription = \"TOP simulator on loopback\"\n\
+             gateway_url = \"{}\"\napp_key = \"{key}\"\nshop_id = \"{shop}\"\n{limits}\n[secrets]\n\
+             app_secret = {{ env = \"TOP_APP_SECRET\" }}\nsession = {{ env = \"{session_env}\" }}\n",
+            sim.gateway_url()
+        )
+    };
+    let tmall = doc("tmall-sim", "tb:tmall-flagship", "TOP_SESSION_TMALL");
+    let taobao = doc("taobao-sim", "tb:taobao-shop", "TOP_SESSION_TAOBAO");
+    if let Some(path) = &args.write_connector {
+        std::fs::write(path, &tmall).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "# TOP simulator: {n} trades from {start} over {days} days (Tmall and Taobao sellers)"
+    );
+    println!("# credentials (simulator only):");
+    println!("export TOP_APP_SECRET={secret}");
+    println!("export TOP_SESSION_TMALL={}", session_for(0));
+    println!("export TOP_SESSION_TAOBAO={}", session_for(1));
+    println!("# connector documents:\n{tmall}\n{taobao}");
+    println!("listening on {}", sim.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
 }

@@ -40,10 +40,8 @@ pub fn offered_streams(doc: &ConnectorDoc) -> Result<Vec<String>> {
         }
         Kind::Http => http_settings(doc)?.stream_names(),
         Kind::Taobao => {
-            return Err(PipelineError::Connector {
-                name: doc.name.clone(),
-                message: format!("kind `{}` is not available in this build", doc.kind.as_str()),
-            });
+            doc.settings::<connectors::top::TopSettings>()?;
+            names(connectors::top::STREAMS)
         }
     })
 }
@@ -127,7 +125,10 @@ pub fn build(
             let s = http_settings(doc)?;
             connectors::manifest::build_streams(&s, &secrets, sink, names)?
         }
-        Kind::Taobao => Vec::new(),
+        Kind::Taobao => {
+            let s: connectors::top::TopSettings = doc.settings()?;
+            connectors::top::build_streams(&s, &secrets, sink, names)?
+        }
     };
     Ok(streams)
 }

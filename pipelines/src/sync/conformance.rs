@@ -111,14 +111,23 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
         wh.def(t)
             .map_err(|e| fail("schema", format!("declared table {t}: {e}")))?;
     }
-    let first_end = (target.from + chrono::Duration::from_std(target.window).unwrap_or_default())
-        .min(target.to);
-    let first = s.page(target.from, first_end, None).await?;
+    // The first window that holds records (following pages: some platforms answer a first
+    // call with the total only, as TOP's backward paging does).
+    let step = chrono::Duration::from_std(target.window).unwrap_or_default();
+    let mut begin = target.from;
+    let mut first = connectors::stream::RawPage::default();
+    while first.rows.is_empty() && begin < target.to {
+        let end = (begin + step).min(target.to);
+        first = s.page(begin, end, None).await?;
+        while first.rows.is_empty()
+            && let Some(next) = first.next.clone()
+        {
+            first = s.page(begin, end, Some(&next)).await?;
+        }
+        begin = end;
+    }
     if first.rows.is_empty() {
-        return Err(fail(
-            "schema",
-            "the first window of the range holds no records",
-        ));
+        return Err(fail("schema", "the range given holds no records"));
     }
     let mapped = s.map(&first.rows)?;
     for rows in &mapped.tables {

@@ -133,6 +133,7 @@ pub async fn sync_stream(
     progress: &(dyn Fn(&SyncReport) + Sync),
 ) -> Result<SyncReport> {
     let started = Instant::now();
+    let base_stats = stream.stats();
     let window = match (stream.max_window(), opts.window) {
         (None, _) => None,
         (Some(max), None) => Some(max),
@@ -165,6 +166,7 @@ pub async fn sync_stream(
             ..Default::default()
         },
         started,
+        base_stats,
         progress,
     };
     match window {
@@ -184,7 +186,7 @@ pub async fn sync_stream(
         }
     }
     run.report.elapsed = started.elapsed();
-    run.report.client = stream.stats();
+    run.report.client = stream.stats().since(&run.base_stats);
     Ok(run.report)
 }
 
@@ -197,6 +199,7 @@ struct Run<'a> {
     keys: HashMap<String, HashSet<String>>,
     report: SyncReport,
     started: Instant,
+    base_stats: StreamStats,
     progress: &'a (dyn Fn(&SyncReport) + Sync),
 }
 
@@ -250,7 +253,7 @@ impl Run<'_> {
 
     fn tick(&mut self) {
         self.report.elapsed = self.started.elapsed();
-        self.report.client = self.stream.stats();
+        self.report.client = self.stream.stats().since(&self.base_stats);
         (self.progress)(&self.report);
     }
 

@@ -656,3 +656,27 @@ async fn the_simulator_refuses_what_the_platform_refuses() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jushuitan_refunds_and_purchases_pass_the_conformance_suite() {
+    let (sim, _dir, _wh) = setup(SimConfig::default().unlimited()).await;
+    for name in ["refunds", "purchases"] {
+        let s = stream(&sim, name);
+        let state = Arc::clone(&sim.state);
+        let throttle = move || state.inject([sim::Fault::Throttle, sim::Fault::Throttle]);
+        let report = super::conformance::check(&super::conformance::Target {
+            connector: "jst-conformance",
+            stream: s.as_ref(),
+            from: day0(),
+            to: day0() + chrono::Duration::days(21),
+            window: Duration::from_secs(3 * 24 * 3600),
+            empty_from: day0() - chrono::Duration::days(40),
+            empty_to: day0() - chrono::Duration::days(30),
+            throttle: &throttle,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(report.checks.len(), 5, "{name}: {:?}", report.checks);
+        assert!(report.rows > 0, "{name}");
+    }
+}

@@ -290,3 +290,24 @@ async fn paced_by_the_manifest_the_rate_limit_is_never_hit() {
     );
     assert_lake_is_the_world(&wh, &sim).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_manifest_passes_the_conformance_suite() {
+    let (sim, _dir, _wh) = setup(1_500, MsConfig::default().unlimited()).await;
+    let s = stream(&sim.base_url(), false);
+    let state = Arc::clone(&sim.state);
+    let throttle = move || state.inject([Fault::Throttle, Fault::Throttle]);
+    let report = super::conformance::check(&super::conformance::Target {
+        connector: "manifest-conformance",
+        stream: s.as_ref(),
+        from: at(0),
+        to: at(10),
+        window: Duration::from_secs(24 * 3600),
+        empty_from: at(-30),
+        empty_to: at(-28),
+        throttle: &throttle,
+    })
+    .await
+    .expect("conformance");
+    assert_eq!(report.checks.len(), 5, "{:?}", report.checks);
+}

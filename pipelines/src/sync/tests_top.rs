@@ -276,3 +276,25 @@ async fn top_faults_on_the_platform_still_give_exactly_the_world() {
         6
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_orders_and_refunds_pass_the_conformance_suite() {
+    let (sim, _dir, _wh) = setup(1_500, Vec::new()).await;
+    for s in streams(&sim, 0) {
+        let state = Arc::clone(&sim.state);
+        let throttle = move || state.inject([TopFault::ThrottleBurst(Duration::from_secs(1))]);
+        let report = super::conformance::check(&super::conformance::Target {
+            connector: "top-conformance",
+            stream: s.as_ref(),
+            from: day0(),
+            to: days(5),
+            window: Duration::from_secs(12 * 3600),
+            empty_from: days(-20),
+            empty_to: days(-18),
+            throttle: &throttle,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", s.name()));
+        assert_eq!(report.checks.len(), 5, "{}: {:?}", s.name(), report.checks);
+    }
+}

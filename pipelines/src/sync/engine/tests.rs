@@ -222,7 +222,11 @@ async fn sync_gives_the_lake_exactly_the_world_and_is_incremental() {
         }
     }));
     // Order 9 loses every line: its lines leave the lake although no line row comes back.
-    assert!(sim.state.world.modify(9, &later, |o| o["items"] = json!([])));
+    assert!(
+        sim.state
+            .world
+            .modify(9, &later, |o| o["items"] = json!([]))
+    );
     sync_orders(&wh, &c, &opts(22, false), &|_| {})
         .await
         .expect("late");
