@@ -16,16 +16,18 @@
 //! are read again. Large windows are flushed every `flush_rows` records without moving the
 //! cursor. Every fetched record is also appended to `raw_records` (unless turned off).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use arrow::array::{
     Array, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use chrono::{NaiveDateTime, TimeZone};
-use connectors::stream::{Mapped, Stream, StreamStats, TableRows};
+use connectors::stream::{Mapped, Stream, StreamStats};
 use serde_json::Value;
-use warehouse::{CommitTag, Warehouse};
+use warehouse::Warehouse;
+
+use super::writer::Writer;
 
 use crate::error::{PipelineError, Result};
 
@@ -155,11 +157,11 @@ pub async fn sync_stream(
         start = start.max(c - chrono::Duration::from_std(OVERLAP).unwrap_or_default());
     }
     let mut run = Run {
-        wh,
         connector,
         stream,
         opts,
-        keys: HashMap::new(),
+        idle: Some(Writer::new(wh, connector, stream)),
+        pending: None,
         report: SyncReport {
             stream: stream.name().to_string(),
             started_at: Some(start),
@@ -185,22 +187,34 @@ pub async fn sync_stream(
             }
         }
     }
+    run.finish().await?;
     run.report.elapsed = started.elapsed();
     run.report.client = stream.stats().since(&run.base_stats);
     Ok(run.report)
 }
 
 struct Run<'a> {
-    wh: &'a Warehouse,
     connector: &'a str,
     stream: &'a dyn Stream,
     opts: &'a SyncOptions,
-    /// Per table: the keys (or groups) already in the lake for the stream's source.
-    keys: HashMap<String, HashSet<String>>,
+    /// The writer while no flush is being written.
+    idle: Option<Writer>,
+    /// The flush being written.
+    pending: Option<AbortOnDrop>,
     report: SyncReport,
     started: Instant,
     base_stats: StreamStats,
     progress: &'a (dyn Fn(&SyncReport) + Sync),
+}
+
+/// A write task that dies with the sync that started it (a cancelled sync must not leave a
+/// writer running beside the next one).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<Writer>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 struct Buffered {
@@ -211,7 +225,7 @@ struct Buffered {
 impl Run<'_> {
     async fn window(&mut self, start: NaiveDateTime, end: NaiveDateTime) -> Result<()> {
         let mut buffer: HashMap<String, Buffered> = HashMap::new();
-        let mut raw: Vec<(String, i64, Value)> = Vec::new();
+        let mut raw: Vec<(String, i64, String)> = Vec::new();
         let mut next: Option<String> = None;
         loop {
             let page = self.stream.page(start, end, next.as_deref()).await?;
@@ -227,7 +241,7 @@ impl Run<'_> {
                 };
                 let version = self.stream.record_version(&record);
                 if self.opts.keep_raw {
-                    raw.push((key.clone(), version, record.clone()));
+                    raw.push((key.clone(), version, record.to_string()));
                 }
                 let newer = buffer.get(&key).is_none_or(|old| old.version <= version);
                 if newer {
@@ -257,106 +271,54 @@ impl Run<'_> {
         (self.progress)(&self.report);
     }
 
+    /// Maps a flush's records here, then hands the writes to a task, so the next pages are
+    /// fetched and parsed while this flush is written. Writes stay strictly in order: a flush
+    /// starts writing only after the previous one committed.
     async fn flush(
         &mut self,
         records: HashMap<String, Buffered>,
-        raw: Vec<(String, i64, Value)>,
+        raw: Vec<(String, i64, String)>,
         cursor: Option<i64>,
     ) -> Result<()> {
-        let tag = CommitTag::new(format!("connector:{}", self.connector));
-        if !raw.is_empty() {
-            let batch = raw_batch(self.connector, self.stream.name(), &raw)?;
-            self.wh.append("raw_records", &[batch], &tag).await?;
-        }
+        let raw = if raw.is_empty() {
+            None
+        } else {
+            Some(raw_batch(self.connector, self.stream.name(), &raw)?)
+        };
         let records: Vec<Value> = records.into_values().map(|b| b.record).collect();
         let mapped = if records.is_empty() {
             Mapped::default()
         } else {
             self.stream.map(&records)?
         };
-        let cursor_table = self.stream.tables().pop().unwrap_or_default();
-        // All tables of a stream carry one `source`; an empty child batch (an order that lost
-        // all its lines) takes it from its siblings.
-        let mut source = String::new();
-        for t in &mapped.tables {
-            if let Some(s) = column_text(&t.batch, "source")?.into_iter().next() {
-                source = s;
-                break;
-            }
-        }
-        let mut wrote_cursor = false;
-        for rows in mapped.tables {
-            let mut tag = tag.clone();
-            if rows.table == cursor_table {
-                tag.app_version =
-                    cursor.map(|c| (cursor_id(self.connector, self.stream.name()), c));
-                wrote_cursor = true;
-            }
-            self.write(rows, &source, &tag).await?;
-        }
-        if !wrote_cursor && let Some(c) = cursor {
-            // Nothing changed in this window: commit the cursor alone so the next run starts later.
-            let mut tag = tag;
-            tag.app_version = Some((cursor_id(self.connector, self.stream.name()), c));
-            self.wh.appender(&cursor_table).await?.commit(&tag).await?;
-        }
+        let writer = self.writer().await?;
+        self.pending = Some(AbortOnDrop(tokio::spawn(
+            writer.write_flush(raw, mapped, cursor),
+        )));
         Ok(())
     }
 
-    /// Writes one table's rows: appended when none of their keys exists yet, merged otherwise.
-    async fn write(&mut self, rows: TableRows, source: &str, tag: &CommitTag) -> Result<()> {
-        let TableRows {
-            table,
-            batch,
-            replace,
-        } = rows;
-        let def = self.wh.def(&table)?;
-        let (key_column, keys): (String, Vec<String>) = match &replace {
-            Some((col, groups)) => (col.clone(), groups.clone()),
-            None if def.primary_key.len() == 1 => {
-                let col = def.primary_key[0].to_string();
-                let keys = column_text(&batch, &col)?;
-                (col, keys)
-            }
-            // Composite keys: always merge.
-            None => (String::new(), Vec::new()),
+    /// The writer, once the previous flush is committed; its counters go into the report.
+    async fn writer(&mut self) -> Result<Writer> {
+        let w = match self.pending.take() {
+            Some(mut task) => (&mut task.0)
+                .await
+                .map_err(|e| PipelineError::Internal(format!("a write task failed: {e}")))??,
+            None => match self.idle.take() {
+                Some(w) => w,
+                None => return Err(PipelineError::Internal("the writer is gone".into())),
+            },
         };
-        let existing = if key_column.is_empty() {
-            true
-        } else if batch.num_rows() == 0 && replace.is_none() {
-            false
-        } else {
-            if !self.keys.contains_key(&table) {
-                let set = self.wh.key_set(&table, &key_column, source).await?;
-                self.keys.insert(table.clone(), set);
-            }
-            let known = &self.keys[&table];
-            keys.iter().any(|k| known.contains(k))
-        };
-        let n = batch.num_rows() as u64;
-        if !existing {
-            if n == 0 && tag.app_version.is_none() {
-                return Ok(());
-            }
-            self.wh.append(&table, &[batch], tag).await?;
-            self.report.appended += n;
-        } else {
-            match replace {
-                Some((col, groups)) => {
-                    self.wh
-                        .replace_groups(&table, &col, &groups, &[batch], tag)
-                        .await?;
-                }
-                None => {
-                    self.wh.upsert(&table, &[batch], tag).await?;
-                }
-            }
-            self.report.merged += n;
-        }
-        if let Some(set) = self.keys.get_mut(&table) {
-            set.extend(keys);
-        }
-        *self.report.rows.entry(table).or_default() += n;
+        self.report.appended = w.appended;
+        self.report.merged = w.merged;
+        self.report.rows = w.rows.clone();
+        Ok(w)
+    }
+
+    /// Waits for the last flush.
+    async fn finish(&mut self) -> Result<()> {
+        let w = self.writer().await?;
+        self.idle = Some(w);
         Ok(())
     }
 }
@@ -369,7 +331,7 @@ fn truncate(s: &str, max: usize) -> &str {
 }
 
 /// The values of a column as text (empty when the batch lacks it).
-fn column_text(batch: &RecordBatch, column: &str) -> Result<Vec<String>> {
+pub(super) fn column_text(batch: &RecordBatch, column: &str) -> Result<Vec<String>> {
     let Ok(i) = batch.schema().index_of(column) else {
         return Ok(Vec::new());
     };
@@ -382,7 +344,7 @@ fn column_text(batch: &RecordBatch, column: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-fn raw_batch(connector: &str, stream: &str, raw: &[(String, i64, Value)]) -> Result<RecordBatch> {
+fn raw_batch(connector: &str, stream: &str, raw: &[(String, i64, String)]) -> Result<RecordBatch> {
     let now = chrono::Utc::now().timestamp_micros();
     let mut c = StringBuilder::new();
     let mut s = StringBuilder::new();
@@ -397,7 +359,7 @@ fn raw_batch(connector: &str, stream: &str, raw: &[(String, i64, Value)]) -> Res
         k.append_value(key);
         v.append_value(*version);
         t.append_value(now);
-        p.append_value(record.to_string());
+        p.append_value(record);
         src.append_value(format!("connector:{connector}"));
     }
     let cols: Vec<std::sync::Arc<dyn Array>> = vec![

@@ -6,6 +6,7 @@
 //! window is harmless because every write is an upsert by primary key.
 //!
 //! - `engine`: windows, pages, de-duplication, writes and the cursor, for any stream.
+//! - `writer`: one flush's rows into the lake, run as a task while the next pages arrive.
 //! - `conformance`: the checks every connector's stream must pass.
 //! - `tests_*`: each connector against its simulator, through the engine.
 
@@ -17,5 +18,6 @@ mod tests_jst_streams;
 mod tests_manifest;
 #[cfg(test)]
 mod tests_top;
+mod writer;
 
 pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
