@@ -138,6 +138,10 @@ pub struct DemoArgs {
     /// Empty every table first if the lake already holds data.
     #[arg(long)]
     pub reset: bool,
+    /// Write the orders straight into the lake instead of serving them from a Jushuitan
+    /// simulator and syncing them through the connector (faster for very large worlds).
+    #[arg(long)]
+    pub direct: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -46,7 +46,8 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("generating");
-    let report = run_demo(&wh, &demo, args.reset, &|p| match p {
+    let world = (!args.direct).then(connectors::jushuitan::sim::SimWorld::default);
+    let report = run_demo(&wh, &demo, args.reset, world.as_ref(), &|p| match p {
         DemoProgress::Orders(n) => bar.set_position(n),
         DemoProgress::Committing { table, n, total } => {
             bar.set_message(format!("commit {n}/{total} {table}"))
@@ -54,6 +55,10 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
     })
     .await?;
     bar.finish_and_clear();
+    let synced = match world {
+        Some(world) => Some(super::demo_sync::sync_demo_orders(cfg, &wh, world, &demo).await?),
+        None => None,
+    };
 
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
@@ -69,15 +74,29 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!();
-    println!("{:<6} {:>10} {:>18}", "shop", "orders", "pay_amount");
+    println!("{:<10} {:>10} {:>18}", "shop", "orders", "pay_amount");
     let mut total = (0u64, 0i64);
     for (shop, (n, fen)) in ledger.per_shop() {
-        println!("{shop:<6} {n:>10} {:>18}", yuan(fen));
+        println!("{shop:<10} {n:>10} {:>18}", yuan(fen));
         total.0 += n;
         total.1 += fen;
     }
-    println!("{:<6} {:>10} {:>18}", "total", total.0, yuan(total.1));
+    println!("{:<10} {:>10} {:>18}", "total", total.0, yuan(total.1));
     println!();
+    if let Some(r) = &synced {
+        println!(
+            "orders came through the connector `{}`: a Jushuitan simulator on loopback served {} \
+             orders in {} pages and the sync wrote {} orders, {} lines and {} payments in {:.1}s",
+            super::demo_sync::CONNECTOR,
+            r.records,
+            r.pages,
+            r.rows_in("orders"),
+            r.rows_in("order_items"),
+            r.rows_in("payments"),
+            r.elapsed.as_secs_f64()
+        );
+        println!();
+    }
     let rows: u64 = ledger.rows.values().sum();
     println!(
         "{rows} rows in {} tables; the generator's ledger is in {}",

@@ -2,6 +2,7 @@
 
 pub mod connector;
 pub mod demo;
+pub mod demo_sync;
 pub mod import;
 pub mod query;
 pub mod simulate;

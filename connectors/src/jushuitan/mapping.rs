@@ -39,12 +39,16 @@ pub struct MappingError {
     pub reason: String,
 }
 
-/// Order status (§1.10) → canonical status.
-fn status(s: &str) -> &'static str {
-    match s {
-        "WaitPay" => "created",
-        "Sent" => "shipped",
-        "Cancelled" | "Merged" | "Split" => "closed",
+/// Order status (§1.10) → canonical status, refined by the platform's own status
+/// (`shop_status`, TOP's trade states) where the ERP's is coarser: a shipped order the buyer
+/// confirmed is `finished`; one closed after payment (refunded in full) is `refunded`.
+fn status(s: &str, shop_status: Option<&str>) -> &'static str {
+    match (s, shop_status) {
+        ("WaitPay", _) => "created",
+        (_, Some("TRADE_FINISHED")) => "finished",
+        (_, Some("TRADE_CLOSED")) => "refunded",
+        ("Cancelled" | "Merged" | "Split", _) | (_, Some("TRADE_CLOSED_BY_TAOBAO")) => "closed",
+        ("Sent", _) => "shipped",
         _ => "paid",
     }
 }
@@ -226,7 +230,9 @@ fn map_one(row: &Value, o: &mut Orders, it: &mut Items, p: &mut Pays) -> Result<
     o.buyer.append_option(
         tolerant::text(row.get("shop_buyer_id")).or_else(|| tolerant::text(row.get("buyer_id"))),
     );
-    o.status.append_value(status(&need_text(row, "status")?));
+    let shop_status = tolerant::text(row.get("shop_status"));
+    o.status
+        .append_value(status(&need_text(row, "status")?, shop_status.as_deref()));
     o.created.append_value(created);
     o.paid.append_option(time(row, "pay_date")?.map(|t| t.0));
     o.modified.append_value(modified);

@@ -2,12 +2,13 @@
 //! platform's wire format, for the Jushuitan simulator (`zhongtai simulate jushuitan`,
 //! benchmarks, kill tests). The same seed gives the same documents.
 //!
-//! The inverse of `connectors::jushuitan::map_orders` for the fields it reads: ids become the
-//! ERP's numbers (`O0000000123` → `o_id` 123, shop `S01` → `shop_id` 1, line 2 of order 123 →
-//! `oi_id` 12302), money becomes yuan strings, instants become Asia/Shanghai wall-clock text.
+//! The inverse of `connectors::jushuitan::map_orders` for the fields it reads: the demo's ids
+//! are already Jushuitan's (`jst:` + the ERP number), so `jst:123` becomes `o_id` 123; money
+//! becomes yuan strings; instants become Asia/Shanghai wall-clock text; the canonical status
+//! becomes the ERP status plus the platform status (`shop_status`) that maps back to it.
 
 use arrow::array::{
-    Array, AsArray, BooleanArray, Date32Array, Decimal128Array, Int64Array, RecordBatch,
+    Array, AsArray, BooleanArray, Decimal128Array, Int64Array, RecordBatch,
     TimestampMicrosecondArray,
 };
 use serde_json::{Value, json};
@@ -15,11 +16,9 @@ use serde_json::{Value, json};
 use super::{DemoConfig, Gen};
 use crate::error::{PipelineError, Result};
 
-/// The number in an id such as `O0000000123` or `S01`.
+/// The ERP's number behind a canonical id (`jst:123` → 123).
 fn number(id: &str) -> i64 {
-    id.trim_start_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap_or(0)
+    id.trim_start_matches("jst:").parse().unwrap_or(0)
 }
 
 fn yuan(fen: i128) -> String {
@@ -48,13 +47,15 @@ fn site(platform: &str) -> &'static str {
     }
 }
 
-/// Canonical status → a Jushuitan status that maps back to it (or to `paid`).
-fn jst_status(status: &str) -> &'static str {
+/// Canonical status → (ERP status, platform status) that map back to it.
+fn jst_status(status: &str) -> (&'static str, &'static str) {
     match status {
-        "created" => "WaitPay",
-        "shipped" | "finished" | "refunded" => "Sent",
-        "closed" => "Cancelled",
-        _ => "WaitConfirm",
+        "created" => ("WaitPay", "WAIT_BUYER_PAY"),
+        "shipped" => ("Sent", "WAIT_BUYER_CONFIRM_GOODS"),
+        "finished" => ("Sent", "TRADE_FINISHED"),
+        "refunded" => ("Sent", "TRADE_CLOSED"),
+        "closed" => ("Cancelled", "TRADE_CLOSED_BY_TAOBAO"),
+        _ => ("WaitConfirm", "WAIT_SELLER_SEND_GOODS"),
     }
 }
 
@@ -105,8 +106,14 @@ impl<'a> Cols<'a> {
     }
 }
 
+/// The tables whose rows travel as Jushuitan documents.
+pub(crate) const DIVERTED: &[&str] = &["orders", "order_items", "payments"];
+
 /// Turns one generator chunk's `orders`, `order_items` and `payments` into documents.
-fn chunk_docs(chunk: &[(&'static str, RecordBatch)], out: &mut dyn FnMut(Value)) -> Result<()> {
+pub(crate) fn chunk_docs(
+    chunk: &[(&'static str, RecordBatch)],
+    out: &mut dyn FnMut(Value),
+) -> Result<()> {
     use std::collections::HashMap;
     let get = |t: &str| chunk.iter().find(|(n, _)| *n == t).map(|(_, b)| b);
     let Some(orders) = get("orders") else {
@@ -118,9 +125,8 @@ fn chunk_docs(chunk: &[(&'static str, RecordBatch)], out: &mut dyn FnMut(Value))
         for i in 0..b.num_rows() {
             let line = c.text("order_item_id", i)?.unwrap_or_default();
             let order = c.text("order_id", i)?.unwrap_or_default();
-            let line_no = line.rsplit('-').next().map_or(0, number);
             items.entry(order).or_default().push(json!({
-                "oi_id": number(order) * 100 + line_no,
+                "oi_id": number(line),
                 "sku_id": c.text("sku_id", i)?,
                 "qty": c.int("qty", i)?,
                 "price": yuan(c.money("unit_price", i)?),
@@ -144,19 +150,18 @@ fn chunk_docs(chunk: &[(&'static str, RecordBatch)], out: &mut dyn FnMut(Value))
         }
     }
     let c = Cols(orders);
-    let dates = orders
-        .column_by_name("order_date")
-        .and_then(|a| a.as_any().downcast_ref::<Date32Array>().cloned());
     for i in 0..orders.num_rows() {
         let order_id = c.text("order_id", i)?.unwrap_or_default();
         let created = wall(c.ts("created_at", i)?.unwrap_or_default());
+        let (status, shop_status) = jst_status(c.text("status", i)?.unwrap_or_default());
         let mut doc = json!({
             "o_id": number(order_id),
             "so_id": c.text("platform_order_no", i)?,
             "shop_id": number(c.text("shop_id", i)?.unwrap_or_default()),
             "shop_site": site(c.text("platform", i)?.unwrap_or_default()),
             "shop_buyer_id": c.text("buyer_id", i)?,
-            "status": jst_status(c.text("status", i)?.unwrap_or_default()),
+            "status": status,
+            "shop_status": shop_status,
             "created": created,
             "order_date": created,
             "modified": wall(c.ts("modified_at", i)?.unwrap_or_default()),
@@ -172,7 +177,6 @@ fn chunk_docs(chunk: &[(&'static str, RecordBatch)], out: &mut dyn FnMut(Value))
         if let Some(p) = c.ts("paid_at", i)? {
             doc["pay_date"] = Value::from(wall(p));
         }
-        debug_assert!(dates.as_ref().is_none_or(|d| d.len() > i));
         out(doc);
     }
     Ok(())

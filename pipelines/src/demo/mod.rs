@@ -454,10 +454,14 @@ impl Gen {
 /// Generates the demo world into `wh`. Refuses a lake that already holds rows unless `reset`,
 /// which empties every canonical table first (as new Delta versions; old ones stay readable by
 /// time travel until vacuumed).
+///
+/// With `divert`, the orders, their lines and payments are not written: they become Jushuitan
+/// order documents in that simulator world, for the caller to sync through the connector.
 pub async fn run_demo(
     wh: &Warehouse,
     cfg: &DemoConfig,
     reset: bool,
+    divert: Option<&connectors::jushuitan::sim::SimWorld>,
     progress: &(dyn Fn(DemoProgress) + Sync),
 ) -> Result<DemoReport> {
     let infos = wh.tables_info().await?;
@@ -488,7 +492,13 @@ pub async fn run_demo(
         })
     });
     while let Some((chunk, done)) = rx.recv().await {
+        if let Some(world) = divert {
+            jushuitan_docs::chunk_docs(&chunk, &mut |doc| world.upsert(doc))?;
+        }
         for (table, batch) in chunk {
+            if divert.is_some() && jushuitan_docs::DIVERTED.contains(&table) {
+                continue;
+            }
             let app = appenders
                 .get_mut(table)
                 .ok_or_else(|| PipelineError::Internal(format!("no appender for {table}")))?;

@@ -9,6 +9,13 @@ use super::clock::{US_PER_DAY, US_PER_HOUR, US_PER_SEC, biz_day, midnight_us, mo
 use super::world::{CARRIERS, DESTINATIONS, SHOPS, WAREHOUSES, pick};
 
 /// Half-up rounding of `fen * bp / 10000`.
+/// A line's id: the order's id and the line number, as the ERP numbers lines (`jst:123` line
+/// 2 is `jst:12302`). Ids are Jushuitan's because the demo's orders reach the lake through the
+/// Jushuitan connector.
+pub(crate) fn line_id(order_id: &str, line_no: usize) -> String {
+    format!("{order_id}{line_no:02}")
+}
+
 pub(crate) fn rate_of(fen: i64, bp: i64) -> i64 {
     (fen * bp + 5_000).div_euclid(10_000)
 }
@@ -147,7 +154,7 @@ impl Gen {
             now,
         };
         let ord_no = self.platform_order_no(shop.platform, oid, day);
-        let order_id = format!("O{oid:010}");
+        let order_id = format!("jst:{oid}");
 
         let paid_seen = paid_at.is_some_and(|p| life.seen(p, "paid"));
         if unpaid {
@@ -230,7 +237,7 @@ impl Gen {
             let sku = &self.world.skus[l.sku];
             let amount = l.qty * l.price - l.discount;
             let it = &mut self.bufs.order_items;
-            it.f(format_args!("{order_id}-{}", i + 1))
+            it.s(&line_id(&order_id, i + 1))
                 .s(&order_id)
                 .s(shop.id)
                 .s(&sku.id);
@@ -449,7 +456,7 @@ impl Gen {
                 _ => received.map(|r| r + self.rng.random_range(1..20) * US_PER_HOUR),
             }
             .filter(|d| *d <= now);
-            let item_id = format!("{order_id}-{line_no}");
+            let item_id = line_id(order_id, line_no);
             let refund_id = self.refund(
                 order_id,
                 Some(&item_id),
@@ -555,7 +562,7 @@ impl Gen {
         };
         self.seq.payment += 1;
         let p = &mut self.bufs.payments;
-        p.f(format_args!("PAY{:010}", self.seq.payment))
+        p.f(format_args!("jst:{}", self.seq.payment))
             .s(order_id)
             .s(shop.id)
             .s(channel);

@@ -25,7 +25,7 @@ pub(crate) struct Shop {
 
 pub(crate) const SHOPS: &[Shop] = &[
     Shop {
-        id: "S01",
+        id: "jst:10001",
         platform: "taobao",
         name: "栖木家居淘宝店",
         nick: "qimu_home",
@@ -36,7 +36,7 @@ pub(crate) const SHOPS: &[Shop] = &[
         conversion: 0.032,
     },
     Shop {
-        id: "S02",
+        id: "jst:10002",
         platform: "tmall",
         name: "栖木家居旗舰店",
         nick: "qimu旗舰店",
@@ -47,7 +47,7 @@ pub(crate) const SHOPS: &[Shop] = &[
         conversion: 0.041,
     },
     Shop {
-        id: "S03",
+        id: "jst:10003",
         platform: "jd",
         name: "栖木家居京东旗舰店",
         nick: "qimu_jd",
@@ -58,7 +58,7 @@ pub(crate) const SHOPS: &[Shop] = &[
         conversion: 0.038,
     },
     Shop {
-        id: "S04",
+        id: "jst:10004",
         platform: "douyin",
         name: "栖木家居抖音小店",
         nick: "qimu_dy",
@@ -69,7 +69,7 @@ pub(crate) const SHOPS: &[Shop] = &[
         conversion: 0.024,
     },
     Shop {
-        id: "S05",
+        id: "jst:10005",
         platform: "taobao",
         name: "栖木生活馆",
         nick: "qimu_life",
@@ -80,7 +80,7 @@ pub(crate) const SHOPS: &[Shop] = &[
         conversion: 0.027,
     },
     Shop {
-        id: "S06",
+        id: "jst:10006",
         platform: "internal",
         name: "栖木私域商城",
         nick: "qimu_wx",
