@@ -116,9 +116,12 @@ fn demo_totals_match_the_generators_ledger_per_shop_and_day() {
     );
     assert_eq!(int(&orphans[0]["n"]), 0, "refunds whose order is missing");
     let statuses = lake.query("select count(distinct status) as n from orders");
-    assert!(int(&statuses[0]["n"]) >= 5, "statuses survive the trip: {statuses:?}");
+    assert!(
+        int(&statuses[0]["n"]) >= 5,
+        "statuses survive the trip: {statuses:?}"
+    );
 
-        // A second demo refuses to double the data; --reset replaces it.
+    // A second demo refuses to double the data; --reset replaces it.
     let err = lake.fails(&["demo", "--orders", "100", "--end-date", "2026-11-24"]);
     assert!(err.contains("--reset"), "{err}");
     lake.ok(&[

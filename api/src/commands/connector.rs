@@ -185,7 +185,7 @@ async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_prefix(s.name().to_string());
-        let report = sync_stream(&wh, &doc.name, s.as_ref(), &opts, &|r: &SyncReport| {
+        let report = sync_stream(&wh, &doc.name, s, &opts, &|r: &SyncReport| {
             bar.set_length(r.total_windows.max(1));
             bar.set_position(r.windows);
             bar.set_message(format!(

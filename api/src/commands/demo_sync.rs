@@ -65,7 +65,7 @@ pub async fn sync_demo_orders(
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut report = SyncReport::default();
     for s in streams {
-        report = sync_stream(wh, CONNECTOR, s.as_ref(), &opts, &|r: &SyncReport| {
+        report = sync_stream(wh, CONNECTOR, &s, &opts, &|r: &SyncReport| {
             bar.set_length(r.total_windows.max(1));
             bar.set_position(r.windows);
             bar.set_message(format!("{} pages, {} orders", r.pages, r.records));

@@ -11,7 +11,7 @@
 //! 5. **Re-reading is idempotent**: re-reading from the checkpoint, and a full re-read, leave
 //!    the same rows (same counts and same content).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDateTime;
 use connectors::stream::Stream;
@@ -24,7 +24,7 @@ use crate::error::{PipelineError, Result};
 pub struct Target<'a> {
     /// The connector name to use for cursors.
     pub connector: &'a str,
-    pub stream: &'a dyn Stream,
+    pub stream: Arc<dyn Stream>,
     /// A range holding records.
     pub from: NaiveDateTime,
     pub to: NaiveDateTime,
@@ -99,7 +99,8 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
         ..Default::default()
     })
     .await?;
-    let s = target.stream;
+    let s = target.stream.as_ref();
+    let arc = &target.stream;
     let mut report = Report::default();
 
     // 1. Declared tables are canonical; emitted batches fit them.
@@ -154,7 +155,7 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
         ..SyncOptions::new(target.from, target.to)
     };
     let seen = Mutex::new(Vec::new());
-    let r = sync_stream(&wh, target.connector, s, &opts, &|r| {
+    let r = sync_stream(&wh, target.connector, arc, &opts, &|r| {
         if let Some(c) = r.cursor
             && let Ok(mut v) = seen.lock()
         {
@@ -176,7 +177,7 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
     report.rows = r.rows.values().sum();
     report.windows = r.windows;
     let after_first = fingerprint(&wh, s).await?;
-    sync_stream(&wh, target.connector, s, &opts, &|_| {}).await?;
+    sync_stream(&wh, target.connector, arc, &opts, &|_| {}).await?;
     let c2 = cursor(&wh, target.connector, s).await?;
     if c2 < c1 {
         return Err(fail(
@@ -197,7 +198,7 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
         full: true,
         ..opts.clone()
     };
-    sync_stream(&wh, target.connector, s, &full, &|_| {}).await?;
+    sync_stream(&wh, target.connector, arc, &full, &|_| {}).await?;
     if fingerprint(&wh, s).await? != after_first {
         return Err(fail("idempotence", "a full re-read changed rows"));
     }
@@ -210,7 +211,7 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
             window: None,
             ..SyncOptions::new(target.empty_from, target.empty_to)
         };
-        let e = sync_stream(&wh, "conformance-empty", s, &empty, &|_| {}).await?;
+        let e = sync_stream(&wh, "conformance-empty", arc, &empty, &|_| {}).await?;
         if e.pages != e.windows || e.records != 0 {
             return Err(fail(
                 "empty page",
@@ -226,7 +227,7 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
     // 4. Throttling answers are waited out, not fatal.
     let before = s.stats();
     (target.throttle)();
-    sync_stream(&wh, target.connector, s, &full, &|_| {}).await?;
+    sync_stream(&wh, target.connector, arc, &full, &|_| {}).await?;
     let after = s.stats();
     if after.retries <= before.retries && after.throttle_wait <= before.throttle_wait {
         return Err(fail(

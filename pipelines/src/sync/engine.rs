@@ -16,14 +16,15 @@
 //! are read again. Large windows are flushed every `flush_rows` records without moving the
 //! cursor. Every fetched record is also appended to `raw_records` (unless turned off).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{
     Array, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
 use chrono::{NaiveDateTime, TimeZone};
-use connectors::stream::{Mapped, Stream, StreamStats};
+use connectors::stream::{Mapped, RawPage, Stream, StreamError, StreamStats};
 use serde_json::Value;
 use warehouse::Warehouse;
 
@@ -51,6 +52,8 @@ pub struct SyncOptions {
     pub flush_rows: usize,
     /// Append every fetched record to `raw_records`.
     pub keep_raw: bool,
+    /// Windows fetched at once (the client's pacer still bounds the request rate).
+    pub fetch_windows: usize,
 }
 
 impl SyncOptions {
@@ -63,6 +66,7 @@ impl SyncOptions {
             window: None,
             flush_rows: FLUSH_ROWS,
             keep_raw: true,
+            fetch_windows: 2,
         }
     }
 }
@@ -127,10 +131,14 @@ pub async fn cursor(
 }
 
 /// Runs the sync of one stream; `progress` is called after each page with the report so far.
+///
+/// Up to `opts.fetch_windows` windows are fetched at once by their own tasks (the client's
+/// pacer keeps them all inside the platform's rate budget), each a few pages ahead of the
+/// writer; windows are still written and committed strictly in order.
 pub async fn sync_stream(
     wh: &Warehouse,
     connector: &str,
-    stream: &dyn Stream,
+    stream: &Arc<dyn Stream>,
     opts: &SyncOptions,
     progress: &(dyn Fn(&SyncReport) + Sync),
 ) -> Result<SyncReport> {
@@ -152,15 +160,15 @@ pub async fn sync_stream(
     let mut start = opts.from;
     if !opts.full
         && window.is_some()
-        && let Some(c) = cursor(wh, connector, stream).await?
+        && let Some(c) = cursor(wh, connector, stream.as_ref()).await?
     {
         start = start.max(c - chrono::Duration::from_std(OVERLAP).unwrap_or_default());
     }
     let mut run = Run {
         connector,
-        stream,
+        stream: stream.as_ref(),
         opts,
-        idle: Some(Writer::new(wh, connector, stream)),
+        idle: Some(Writer::new(wh, connector, stream.as_ref())),
         pending: None,
         report: SyncReport {
             stream: stream.name().to_string(),
@@ -171,21 +179,32 @@ pub async fn sync_stream(
         base_stats,
         progress,
     };
-    match window {
-        None => {
-            run.report.total_windows = 1;
-            run.window(opts.from, opts.to).await?;
-        }
+    let windows: Vec<(NaiveDateTime, NaiveDateTime)> = match window {
+        None => vec![(opts.from, opts.to)],
         Some(w) => {
             let w = chrono::Duration::from_std(w).unwrap_or_default();
-            let span = (opts.to - start).num_seconds().max(0);
-            run.report.total_windows = (span as u64).div_ceil(w.num_seconds().max(1) as u64);
+            let mut out = Vec::new();
             while start < opts.to {
                 let end = (start + w).min(opts.to);
-                run.window(start, end).await?;
+                out.push((start, end));
                 start = end;
             }
+            out
         }
+    };
+    run.report.total_windows = windows.len() as u64;
+    let mut queue = windows.into_iter();
+    let mut fetching: VecDeque<Fetcher> = VecDeque::new();
+    loop {
+        while fetching.len() < opts.fetch_windows.max(1)
+            && let Some((b, e)) = queue.next()
+        {
+            fetching.push_back(Fetcher::start(Arc::clone(stream), b, e));
+        }
+        let Some(f) = fetching.pop_front() else {
+            break;
+        };
+        run.window(f).await?;
     }
     run.finish().await?;
     run.report.elapsed = started.elapsed();
@@ -222,13 +241,68 @@ struct Buffered {
     version: i64,
 }
 
+/// Pages of one window, fetched by their own task a few pages ahead of the writer.
+struct Fetcher {
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+    pages: tokio::sync::mpsc::Receiver<Result<RawPage, StreamError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Pages a fetcher may read ahead of the writer.
+const READ_AHEAD: usize = 4;
+
+impl Fetcher {
+    fn start(stream: Arc<dyn Stream>, start: NaiveDateTime, end: NaiveDateTime) -> Self {
+        let (tx, pages) = tokio::sync::mpsc::channel(READ_AHEAD);
+        let task = tokio::spawn(async move {
+            let mut next: Option<String> = None;
+            loop {
+                let page = stream.page(start, end, next.as_deref()).await;
+                let more = match &page {
+                    Ok(p) => p.next.clone(),
+                    Err(_) => None,
+                };
+                if tx.send(page).await.is_err() {
+                    return;
+                }
+                match more {
+                    Some(n) => next = Some(n),
+                    None => return,
+                }
+            }
+        });
+        Self {
+            start,
+            end,
+            pages,
+            task,
+        }
+    }
+}
+
+impl Drop for Fetcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Run<'_> {
-    async fn window(&mut self, start: NaiveDateTime, end: NaiveDateTime) -> Result<()> {
+    async fn window(&mut self, mut f: Fetcher) -> Result<()> {
+        let (start, end) = (f.start, f.end);
         let mut buffer: HashMap<String, Buffered> = HashMap::new();
         let mut raw: Vec<(String, i64, String)> = Vec::new();
-        let mut next: Option<String> = None;
+        let mut next: Option<String>;
         loop {
-            let page = self.stream.page(start, end, next.as_deref()).await?;
+            let page = match f.pages.recv().await {
+                Some(p) => p?,
+                None => {
+                    return Err(PipelineError::Internal(format!(
+                        "{}: the fetcher of {start}..{end} stopped early",
+                        self.stream.name()
+                    )));
+                }
+            };
             self.report.pages += 1;
             self.report.records += page.rows.len() as u64;
             for record in page.rows {

@@ -180,7 +180,7 @@ fn opts(days: i64) -> SyncOptions {
     }
 }
 
-async fn sync(wh: &Warehouse, s: &dyn Stream, days: i64) {
+async fn sync(wh: &Warehouse, s: &Arc<dyn Stream>, days: i64) {
     let mut o = opts(days);
     if s.max_window().is_some() {
         o.window = Some(Duration::from_secs(3 * 24 * 3600));
@@ -247,7 +247,7 @@ async fn check(
 ) {
     let (sim, _dir, wh) = setup(SimConfig::default().unlimited()).await;
     let s = stream(&sim, name);
-    sync(&wh, s.as_ref(), 21).await;
+    sync(&wh, &s, 21).await;
     let before = expect(&sim.state.world);
     assert!(!before.is_empty(), "{name}: the world has rows");
     assert_eq!(totals(&wh, sql).await, before, "{name}: first sync");
@@ -257,14 +257,14 @@ async fn check(
     );
     let after = expect(&sim.state.world);
     assert_ne!(after, before, "{name}: the late change changes the world");
-    sync(&wh, s.as_ref(), 22).await;
+    sync(&wh, &s, 22).await;
     assert_eq!(
         totals(&wh, sql).await,
         after,
         "{name}: after the late change"
     );
     let version = wh.version(table).await.expect("version");
-    sync(&wh, s.as_ref(), 22).await;
+    sync(&wh, &s, 22).await;
     assert_eq!(totals(&wh, sql).await, after, "{name}: re-run");
     if s.max_window().is_some() {
         // Only the overlap is read again, and its one window commits at most the cursor.
@@ -367,8 +367,8 @@ async fn shipping_info_becomes_events_of_the_same_shipments() {
     .await;
     // Both streams name a parcel alike: every event joins its shipment.
     let (sim, _dir, wh) = setup(SimConfig::default().unlimited()).await;
-    sync(&wh, stream(&sim, "shipments").as_ref(), 21).await;
-    sync(&wh, stream(&sim, "logistics").as_ref(), 21).await;
+    sync(&wh, &stream(&sim, "shipments"), 21).await;
+    sync(&wh, &stream(&sim, "logistics"), 21).await;
     let joined = totals(
         &wh,
         "select 'all', count(*), count(s.shipment_id) from logistics_events e left join shipments s on e.shipment_id = s.shipment_id and e.tracking_no = s.tracking_no",
@@ -535,7 +535,7 @@ async fn shops_and_warehouses_are_read_whole() {
         ..SimConfig::default().unlimited()
     })
     .await;
-    sync(&wh, stream(&sim, "shops").as_ref(), 21).await;
+    sync(&wh, &stream(&sim, "shops"), 21).await;
     assert_eq!(
         totals(
             &wh,
@@ -666,7 +666,7 @@ async fn jushuitan_refunds_and_purchases_pass_the_conformance_suite() {
         let throttle = move || state.inject([sim::Fault::Throttle, sim::Fault::Throttle]);
         let report = super::conformance::check(&super::conformance::Target {
             connector: "jst-conformance",
-            stream: s.as_ref(),
+            stream: Arc::clone(&s),
             from: day0(),
             to: day0() + chrono::Duration::days(21),
             window: Duration::from_secs(3 * 24 * 3600),

@@ -187,7 +187,7 @@ async fn assert_lake_is_the_world(wh: &Warehouse, sim: &RunningMiniShop) {
 async fn the_example_manifest_syncs_exactly_the_world_and_late_changes_arrive() {
     let (sim, _dir, wh) = setup(3_000, MsConfig::default().unlimited()).await;
     let s = stream(&sim.base_url(), false);
-    let r = sync_stream(&wh, CONNECTOR, s.as_ref(), &opts(11), &|_| {})
+    let r = sync_stream(&wh, CONNECTOR, &s, &opts(11), &|_| {})
         .await
         .expect("sync");
     assert_eq!(r.windows, 11, "24-hour windows");
@@ -224,7 +224,7 @@ async fn the_example_manifest_syncs_exactly_the_world_and_late_changes_arrive() 
     }));
     let refunded_before =
         scalar(&wh, "select count(*) from orders where status = 'refunded'").await;
-    let r = sync_stream(&wh, CONNECTOR, s.as_ref(), &opts(12), &|_| {})
+    let r = sync_stream(&wh, CONNECTOR, &s, &opts(12), &|_| {})
         .await
         .expect("incremental");
     assert_eq!(r.started_at, Some(at(11) - chrono::Duration::minutes(10)));
@@ -264,7 +264,7 @@ async fn faults_on_the_platform_still_give_exactly_the_world() {
         Fault::ServerError,
     ]);
     let s = stream(&sim.base_url(), false);
-    let r = sync_stream(&wh, CONNECTOR, s.as_ref(), &opts(11), &|_| {})
+    let r = sync_stream(&wh, CONNECTOR, &s, &opts(11), &|_| {})
         .await
         .expect("sync");
     assert!(r.client.retries >= 5, "{:?}", r.client);
@@ -280,7 +280,7 @@ async fn faults_on_the_platform_still_give_exactly_the_world() {
 async fn paced_by_the_manifest_the_rate_limit_is_never_hit() {
     let (sim, _dir, wh) = setup(2_500, MsConfig::default()).await;
     let s = stream(&sim.base_url(), true);
-    let r = sync_stream(&wh, CONNECTOR, s.as_ref(), &opts(11), &|_| {})
+    let r = sync_stream(&wh, CONNECTOR, &s, &opts(11), &|_| {})
         .await
         .expect("sync");
     assert!(r.client.requests > 8, "enough requests to need pacing");
@@ -299,7 +299,7 @@ async fn the_example_manifest_passes_the_conformance_suite() {
     let throttle = move || state.inject([Fault::Throttle, Fault::Throttle]);
     let report = super::conformance::check(&super::conformance::Target {
         connector: "manifest-conformance",
-        stream: s.as_ref(),
+        stream: Arc::clone(&s),
         from: at(0),
         to: at(10),
         window: Duration::from_secs(24 * 3600),

@@ -141,7 +141,7 @@ async fn sync_all(wh: &Warehouse, sim: &RunningTopSim, to: NaiveDateTime, full: 
                 full,
                 ..SyncOptions::new(day0(), to)
             };
-            let r = sync_stream(wh, &format!("top-{i}"), &*s, &opts, &|_| {})
+            let r = sync_stream(wh, &format!("top-{i}"), &s, &opts, &|_| {})
                 .await
                 .expect("sync");
             windows += r.windows;
@@ -285,7 +285,7 @@ async fn top_orders_and_refunds_pass_the_conformance_suite() {
         let throttle = move || state.inject([TopFault::ThrottleBurst(Duration::from_secs(1))]);
         let report = super::conformance::check(&super::conformance::Target {
             connector: "top-conformance",
-            stream: s.as_ref(),
+            stream: Arc::clone(&s),
             from: day0(),
             to: days(5),
             window: Duration::from_secs(12 * 3600),

@@ -117,7 +117,7 @@ async fn sync_orders(
     o: &SyncOptions,
     _progress: &(dyn Fn(&SyncReport) + Sync),
 ) -> Result<SyncReport> {
-    let stream = JstOrders::new(Arc::clone(c), 100);
+    let stream: Arc<dyn connectors::stream::Stream> = Arc::new(JstOrders::new(Arc::clone(c), 100));
     sync_stream(wh, CONNECTOR, &stream, o, &|_| {}).await
 }
 
@@ -341,12 +341,12 @@ async fn jushuitan_orders_pass_the_conformance_suite() {
     let docs = world(900);
     let (sim, _dir, _wh) = setup(&docs, Vec::new()).await;
     let c = client(&sim);
-    let stream = JstOrders::new(Arc::clone(&c), 50);
+    let stream: Arc<dyn connectors::stream::Stream> = Arc::new(JstOrders::new(Arc::clone(&c), 50));
     let state = Arc::clone(&sim.state);
     let throttle = move || state.inject([Fault::Throttle, Fault::Throttle, Fault::Throttle]);
     let report = crate::sync::conformance::check(&crate::sync::conformance::Target {
         connector: "jst-conf",
-        stream: &stream,
+        stream,
         from: day0(),
         to: day0() + chrono::Duration::days(21),
         window: Duration::from_secs(2 * 24 * 3600),
