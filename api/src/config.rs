@@ -143,6 +143,11 @@ impl Config {
     }
 }
 
+/// An environment variable, for secret references in connector documents.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,9 +214,4 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("bad.toml"), "{e}");
     }
-}
-
-/// An environment variable, for secret references in connector documents.
-pub fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
 }
