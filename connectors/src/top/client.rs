@@ -164,12 +164,12 @@ impl TopClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("request failed: {e}"))?;
+            .map_err(|e| format!("request failed: {}", e.without_url()))?;
         let status = res.status();
         let bytes = res
             .bytes()
             .await
-            .map_err(|e| format!("reading the response: {e}"))?;
+            .map_err(|e| format!("reading the response: {}", e.without_url()))?;
         if !status.is_success() {
             return Err(format!("HTTP {status}"));
         }
