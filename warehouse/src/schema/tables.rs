@@ -293,12 +293,12 @@ pub static CATALOG: &[TableDef] = &[
         col("end_date", Date, false, "last day, Asia/Shanghai"),
         col("peak_date", Date, true, "the main day, e.g. 11-11"),
     ]),
-    table!("raw_records", "every record a connector fetched, as the platform sent it: an append-only log for audit and replay", pk: ["connector", "stream", "record_key", "record_version", "fetched_at"], part: ["stream"], [
+    table!("raw_records", "every record a connector fetched: an append-only log for audit and replay", pk: ["connector", "stream", "record_key", "record_version", "fetched_at"], part: ["stream"], [
         col("connector", Text, false, "registered connector name"),
         col("stream", Text, false, "stream, e.g. orders"),
         col("record_key", Text, false, "the record's id on the platform"),
         col("record_version", Int, false, "the record's version (rowversion or modified time); higher is newer"),
         col("fetched_at", Timestamp, false, "when zhongtai read it"),
-        col("payload", Text, false, "the record as JSON, exactly as received"),
+        col("payload", Text, false, "the record as JSON: the values received, re-serialised (object keys sorted)"),
     ]),
 ];
