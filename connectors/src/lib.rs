@@ -9,12 +9,15 @@
 //! - [`top`]: Taobao/Tmall TOP: signed requests, envelopes, a paced client, streams, simulator.
 //! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
 //! - [`stream`]: the seam to the sync engine: windowed, paged streams of raw records.
+//! - `pace`: the client-side rate budget every platform client shares the code of.
 //! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
 
 pub mod files;
 pub mod jushuitan;
+mod loopback;
 pub mod manifest;
 pub mod minishop_sim;
+mod pace;
 pub mod sign;
 pub mod stream;
 pub mod tolerant;

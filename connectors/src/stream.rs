@@ -76,6 +76,31 @@ pub struct Mapped {
     pub tables: Vec<TableRows>,
 }
 
+impl Mapped {
+    /// The rows of an order stream: each listed order's lines and payments are replaced
+    /// (`order_id` groups), then the orders themselves are upserted and carry the cursor.
+    pub fn orders(
+        order_items: RecordBatch,
+        payments: RecordBatch,
+        orders: RecordBatch,
+        order_ids: Vec<String>,
+    ) -> Self {
+        let by_order = |ids| Some(("order_id".to_string(), ids));
+        let rows = |table: &str, batch, replace| TableRows {
+            table: table.to_string(),
+            batch,
+            replace,
+        };
+        Mapped {
+            tables: vec![
+                rows("order_items", order_items, by_order(order_ids.clone())),
+                rows("payments", payments, by_order(order_ids)),
+                rows("orders", orders, None),
+            ],
+        }
+    }
+}
+
 /// Counters a stream's client keeps, for summaries and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamStats {

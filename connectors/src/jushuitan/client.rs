@@ -9,7 +9,6 @@
 //! - Anything else (bad signature, missing permission, bad request): fail at once, with the
 //!   platform's message.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -19,6 +18,7 @@ use tokio::sync::Mutex;
 
 use super::envelope::{JstError, Page, parse_data, parse_page};
 use super::request::{Credentials, biz_body, token_body};
+use crate::pace::Pacer;
 use crate::stream::{NoTokenSink, TokenSink};
 use crate::tolerant;
 
@@ -77,49 +77,6 @@ pub enum ClientError {
     NoRefreshToken,
 }
 
-/// Sliding-window pacing shared by every call of a client.
-#[derive(Debug)]
-struct Pacer {
-    per_second: Option<usize>,
-    per_minute: Option<usize>,
-    sent: VecDeque<Instant>,
-}
-
-const SECOND: Duration = Duration::from_millis(1_050);
-const MINUTE: Duration = Duration::from_millis(60_500);
-
-impl Pacer {
-    /// How long to wait before the next call may go (zero when it may go now).
-    fn delay(&mut self, now: Instant) -> Duration {
-        while self
-            .sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= MINUTE)
-        {
-            self.sent.pop_front();
-        }
-        let mut wait = Duration::ZERO;
-        if let Some(max) = self.per_second {
-            let recent: Vec<&Instant> = self
-                .sent
-                .iter()
-                .rev()
-                .take_while(|t| now.duration_since(**t) < SECOND)
-                .collect();
-            if recent.len() >= max {
-                wait = wait.max(SECOND - now.duration_since(*recent[max - 1]));
-            }
-        }
-        if let Some(max) = self.per_minute
-            && self.sent.len() >= max
-        {
-            let oldest = self.sent[self.sent.len() - max];
-            wait = wait.max(MINUTE - now.duration_since(oldest));
-        }
-        wait
-    }
-}
-
 /// A Jushuitan client for one merchant.
 #[derive(Debug)]
 pub struct JstClient {
@@ -142,11 +99,7 @@ const FORM: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 
 impl JstClient {
     pub fn new(config: ClientConfig, creds: Credentials, refresh_token: Option<String>) -> Self {
-        let pacer = Pacer {
-            per_second: config.per_second,
-            per_minute: config.per_minute,
-            sent: VecDeque::new(),
-        };
+        let pacer = Pacer::new(config.per_second, config.per_minute);
         Self {
             http: reqwest::Client::new(),
             config,
@@ -175,7 +128,7 @@ impl JstClient {
         loop {
             let wait = p.delay(Instant::now());
             if wait.is_zero() {
-                p.sent.push_back(Instant::now());
+                p.sent(Instant::now());
                 return;
             }
             self.stats.paced.fetch_add(1, Ordering::Relaxed);

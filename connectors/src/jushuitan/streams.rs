@@ -17,7 +17,7 @@ use super::envelope::JstError;
 use super::mapping::map_orders;
 use super::request::Credentials;
 use crate::stream::{
-    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TableRows, TokenSink,
+    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TokenSink,
 };
 use crate::tolerant;
 
@@ -228,25 +228,7 @@ impl Stream for JstOrders {
             message: e.to_string(),
         })?;
         let ids = string_column(&m.orders, 0);
-        Ok(Mapped {
-            tables: vec![
-                TableRows {
-                    table: "order_items".into(),
-                    batch: m.order_items,
-                    replace: Some(("order_id".into(), ids.clone())),
-                },
-                TableRows {
-                    table: "payments".into(),
-                    batch: m.payments,
-                    replace: Some(("order_id".into(), ids)),
-                },
-                TableRows {
-                    table: "orders".into(),
-                    batch: m.orders,
-                    replace: None,
-                },
-            ],
-        })
+        Ok(Mapped::orders(m.order_items, m.payments, m.orders, ids))
     }
 
     fn stats(&self) -> StreamStats {

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::pace::Pacer;
 use super::path::JsonPath;
 use super::settings::{HttpSettings, Method};
 use super::signer::{Outgoing, Signer, sorted_query};
+use crate::pace::Pacer;
 use crate::stream::{Secrets, StreamError, StreamStats};
 
 /// The response envelope's check, with paths parsed.
@@ -117,8 +117,8 @@ impl Client {
                 retry: codes(&resp.retry_codes),
             },
             pacer: Mutex::new(Pacer::new(
-                settings.rate_limit.per_second,
-                settings.rate_limit.per_minute,
+                Some(settings.rate_limit.per_second),
+                Some(settings.rate_limit.per_minute),
             )),
             stats: Stats::default(),
         })

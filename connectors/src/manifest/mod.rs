@@ -4,7 +4,7 @@
 //!
 //! - [`settings`]: the manifest model (serde, unknown keys refused);
 //! - `path`, `timefmt`: dotted JSON paths and time formats;
-//! - `signer`, `pace`, `client`: signing, pacing and sending with retries;
+//! - `signer`, `client`: signing, and sending with retries (paced by [`crate::pace`]);
 //! - `paginate`, `mapping`, `stream`: pages, rows and the [`Stream`] itself.
 //!
 //! Every key is documented in `docs/manifests.md`; `examples/connectors/minishop.toml` is a
@@ -12,7 +12,6 @@
 
 mod client;
 mod mapping;
-mod pace;
 mod paginate;
 mod path;
 pub mod settings;

@@ -153,41 +153,24 @@ impl MsState {
 pub struct RunningMiniShop {
     pub addr: SocketAddr,
     pub state: Arc<MsState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: crate::loopback::Loopback,
 }
 
 impl RunningMiniShop {
     /// Binds `127.0.0.1:port` (0 for any free port) and serves `state` in the background.
     pub async fn start(state: Arc<MsState>, port: u16) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = handlers::router(Arc::clone(&state));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server =
+            crate::loopback::Loopback::serve(handlers::router(Arc::clone(&state)), port).await?;
         Ok(Self {
-            addr,
+            addr: server.addr,
             state,
-            stop: Some(tx),
+            server,
         })
     }
 
     /// The backend's base URL (`requester.base_url` of a manifest).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for RunningMiniShop {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        self.server.base_url()
     }
 }
 

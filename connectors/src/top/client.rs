@@ -1,7 +1,7 @@
 //! The TOP HTTP client: signed calls, paced under a budget, with the documented recovery for
 //! each failure (spec sheet §2.7).
 //!
-//! - Pacing: at most `per_second` / `per_minute` calls ([`super::pacer`]); `None` turns a
+//! - Pacing: at most `per_second` / `per_minute` calls ([`crate::pace`]); `None` turns a
 //!   limit off.
 //! - Code 7 and the other call limits: wait the ban the platform states in `sub_msg` plus one
 //!   second (capped by `max_ban_wait`), or back off when it states none. Every caller of the
@@ -18,8 +18,8 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use super::envelope::{TopError, parse_response};
-use super::pacer::Pacer;
 use super::request::{Credentials, form_body, timestamp_text};
+use crate::pace::Pacer;
 use crate::sign::TopSignMethod;
 use crate::stream::StreamStats;
 
@@ -105,7 +105,10 @@ impl TopClient {
     pub fn new(config: TopClientConfig, creds: Credentials) -> Self {
         Self {
             http: reqwest::Client::new(),
-            pacer: Mutex::new(Pacer::new(config.per_second, config.per_minute)),
+            pacer: Mutex::new(Pacer::new(
+                config.per_second.map(|n| n as usize),
+                config.per_minute.map(|n| n as usize),
+            )),
             banned_until: Mutex::new(None),
             config,
             creds,

@@ -2,7 +2,6 @@
 //!
 //! - `request.rs`: credentials and the signed, form-encoded body of a call.
 //! - `envelope.rs`: `<method>_response` vs `error_response`, and [`TopError`]'s classes.
-//! - `pacer.rs`: the client-side rate budget.
 //! - `client.rs`: [`TopClient`], paced and recovering calls.
 //! - `mapping.rs`: trades → `orders`, `order_items`, `payments`; refunds → `refunds`.
 //! - `streams.rs`: [`TopSettings`], [`build_streams`] and the [`crate::stream::Stream`]s.
@@ -11,7 +10,6 @@
 mod client;
 mod envelope;
 mod mapping;
-mod pacer;
 mod request;
 pub mod sim;
 mod streams;

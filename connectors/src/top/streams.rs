@@ -394,25 +394,7 @@ impl Stream for TopOrders {
             .filter_map(|r| self.record_key(r))
             .map(|tid| format!("tb:{tid}"))
             .collect::<Vec<_>>();
-        Ok(Mapped {
-            tables: vec![
-                TableRows {
-                    table: "order_items".into(),
-                    batch: m.order_items,
-                    replace: Some(("order_id".into(), ids.clone())),
-                },
-                TableRows {
-                    table: "payments".into(),
-                    batch: m.payments,
-                    replace: Some(("order_id".into(), ids)),
-                },
-                TableRows {
-                    table: "orders".into(),
-                    batch: m.orders,
-                    replace: None,
-                },
-            ],
-        })
+        Ok(Mapped::orders(m.order_items, m.payments, m.orders, ids))
     }
 
     fn stats(&self) -> StreamStats {

@@ -195,46 +195,29 @@ impl TopSimState {
 pub struct RunningTopSim {
     pub addr: SocketAddr,
     pub state: Arc<TopSimState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: crate::loopback::Loopback,
 }
 
 impl RunningTopSim {
     /// Binds `127.0.0.1:port` (0 for any free port) and serves `state` in the background.
     pub async fn start(state: Arc<TopSimState>, port: u16) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = handlers::router(Arc::clone(&state));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server =
+            crate::loopback::Loopback::serve(handlers::router(Arc::clone(&state)), port).await?;
         Ok(Self {
-            addr,
+            addr: server.addr,
             state,
-            stop: Some(tx),
+            server,
         })
     }
 
     /// `http://127.0.0.1:<port>` (the host part).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The full gateway URL to put in `TopSettings::gateway_url`: `<base_url>/router/rest`.
     pub fn gateway_url(&self) -> String {
         format!("{}/router/rest", self.base_url())
-    }
-}
-
-impl Drop for RunningTopSim {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
