@@ -36,6 +36,10 @@ pub enum PipelineError {
     Connector { name: String, message: String },
     #[error("reading the source failed: {0}")]
     Source(String),
+    #[error("check {check}: {reason}")]
+    Check { check: String, reason: String },
+    #[error("reconciliation: {0}")]
+    Recon(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

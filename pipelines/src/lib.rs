@@ -10,7 +10,9 @@
 pub mod demo;
 mod error;
 pub mod import;
+pub mod recon;
 pub mod registry;
+mod rows;
 pub mod sync;
 
 pub use error::{PipelineError, Result};

@@ -27,7 +27,7 @@ pub use conform::{conform, conform_to};
 pub use error::{Result, WarehouseError};
 pub use lake::{TableInfo, Warehouse};
 pub use location::{LakeConfig, LakeLocation};
-pub use write::{Appender, CommitTag, WriteReport};
+pub use write::{Appender, CommitTag, WriteReport, sql_text};
 
 /// Re-exported so callers share this crate's DataFusion and Delta versions.
 pub use datafusion;

@@ -230,6 +230,27 @@ impl Warehouse {
         })
     }
 
+    /// Deletes the rows matching a SQL `predicate` over the table's columns, in one commit.
+    /// Callers build the predicate from trusted parts (quote values with [`sql_text`]).
+    pub async fn delete_where(
+        &self,
+        table: &str,
+        predicate: &str,
+        tag: &CommitTag,
+    ) -> Result<WriteReport> {
+        let t = self.table(table).await?;
+        let (t, metrics) = t
+            .delete()
+            .with_predicate(predicate.to_string())
+            .with_commit_properties(tag.properties())
+            .await
+            .map_err(WarehouseError::delta("deleting", table))?;
+        Ok(WriteReport {
+            version: t.version().unwrap_or(0),
+            rows: metrics.num_deleted_rows.unwrap_or(0) as u64,
+        })
+    }
+
     /// Inserts or replaces rows by primary key, in one commit. The input must not repeat a key.
     pub async fn upsert(
         &self,
@@ -316,7 +337,7 @@ impl Warehouse {
                 Some((column, values)) => {
                     let list = values
                         .iter()
-                        .map(|v| format!("'{}'", v.replace('\'', "''")))
+                        .map(|v| sql_text(v))
                         .collect::<Vec<_>>()
                         .join(", ");
                     m.when_not_matched_by_source_delete(|d| {
@@ -333,6 +354,11 @@ impl Warehouse {
             rows,
         })
     }
+}
+
+/// A SQL string literal of `v`: quoted, with quotes doubled.
+pub fn sql_text(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
 }
 
 /// Conforms the non-empty batches to the table and checks that the input repeats no primary

@@ -3,7 +3,7 @@
 use arrow::record_batch::RecordBatch;
 use warehouse::schema::table;
 
-use super::rows::TableBuf;
+use crate::rows::TableBuf;
 
 macro_rules! bufs {
     ($($f:ident),* $(,)?) => {
@@ -53,4 +53,5 @@ bufs!(
     salaries,
     shop_traffic,
     campaigns,
+    fee_rates,
 );

@@ -1,4 +1,4 @@
-//! Dimension rows: shops, brands, the category tree, products, warehouses and locations,
+//! Dimension rows: shops (with their contract fee rates), brands, the category tree, products, warehouses and locations,
 //! suppliers and campaigns.
 
 use super::Gen;
@@ -17,6 +17,12 @@ impl Gen {
                 .s(s.nick)
                 .t(opened)
                 .end();
+            if s.platform != "internal" {
+                for (kind, bp) in [("commission", s.commission_bp), ("fee", s.fee_bp)] {
+                    let r = &mut self.bufs.fee_rates;
+                    r.s(s.id).s(kind).i(bp).d(self.first - 900).null().end();
+                }
+            }
         }
         for (i, b) in BRANDS.iter().enumerate() {
             self.bufs

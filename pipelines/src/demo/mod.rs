@@ -19,7 +19,7 @@ mod dims;
 mod jushuitan_docs;
 mod ledger;
 mod orders;
-mod rows;
+
 mod stock;
 mod world;
 

@@ -192,7 +192,10 @@ impl Gen {
                     }
                 }
             } else if all_virtual {
-                life.seen(base + US_PER_HOUR, "finished");
+                let done = base + US_PER_HOUR;
+                if life.seen(done, "finished") {
+                    self.settle(shop_i, &order_id, &ord_no, pay, done);
+                }
             } else {
                 let ship_at = base + self.rng.random_range(2..48) * US_PER_HOUR;
                 if life.seen(ship_at, "shipped") {
@@ -394,22 +397,8 @@ impl Gen {
             }
         }
         let finished = delivered_at + self.rng.random_range(12..240) * US_PER_HOUR;
-        if life.seen(finished, "finished") && shop.platform != "internal" {
-            self.bill(shop_i, Some((order_id, ord_no)), "sale", pay, finished);
-            let commission = rate_of(pay, shop.commission_bp);
-            if commission > 0 {
-                self.bill(
-                    shop_i,
-                    Some((order_id, ord_no)),
-                    "commission",
-                    -commission,
-                    finished,
-                );
-            }
-            let fee = rate_of(pay, shop.fee_bp);
-            if fee > 0 {
-                self.bill(shop_i, Some((order_id, ord_no)), "fee", -fee, finished);
-            }
+        if life.seen(finished, "finished") {
+            self.settle(shop_i, order_id, ord_no, pay, finished);
         }
         // After-sale: 6% of delivered orders open a case on one line.
         if self.rng.random_bool(0.06) {
@@ -491,7 +480,30 @@ impl Gen {
                 if amount > 0 && shop.platform != "internal" {
                     self.bill(shop_i, Some((order_id, ord_no)), "refund", -amount, d);
                 }
+                if insurance > 0 {
+                    // The return-freight insurer pays the claim through the platform.
+                    self.bill(shop_i, Some((order_id, ord_no)), "insurance", insurance, d);
+                }
             }
+        }
+    }
+
+    /// A finished order settles on its platform: the sale, then commission and service fee
+    /// at the shop's contract rates. The internal channel has no platform to settle with.
+    fn settle(&mut self, shop_i: usize, order_id: &str, ord_no: &str, pay: i64, at: i64) {
+        let shop = &SHOPS[shop_i];
+        if shop.platform == "internal" {
+            return;
+        }
+        let order = Some((order_id, ord_no));
+        self.bill(shop_i, order, "sale", pay, at);
+        let commission = rate_of(pay, shop.commission_bp);
+        if commission > 0 {
+            self.bill(shop_i, order, "commission", -commission, at);
+        }
+        let fee = rate_of(pay, shop.fee_bp);
+        if fee > 0 {
+            self.bill(shop_i, order, "fee", -fee, at);
         }
     }
 
