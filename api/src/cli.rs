@@ -38,6 +38,83 @@ pub enum Command {
     Connector(ConnectorCommand),
     /// Serve a simulated platform on loopback, with a generated world (for trials and tests).
     Simulate(SimulateArgs),
+    /// Run the reconciliation checks into the exception queue, or work the queue.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReconcileArgs {
+    #[command(subcommand)]
+    pub action: Option<ReconcileAction>,
+    /// Business days in scope: YYYY-MM, YYYY, or YYYY-MM-DD..YYYY-MM-DD [default: all].
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Only this check (repeatable) [default: every check].
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
+    /// Judge ages and grace periods at the end of this day (Asia/Shanghai) [default: today].
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReconcileAction {
+    /// List the exception queue.
+    Breaks(BreaksArgs),
+    /// List the checks (built-in and DATA_DIR/checks/*.toml).
+    Checks {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Close a break by hand, with a note.
+    Resolve(BreakActionArgs),
+    /// Accept a break as known: it stays out of the open queue while it persists.
+    Ignore(BreakActionArgs),
+    /// Put a resolved or ignored break back in the open queue.
+    Reopen(BreakActionArgs),
+    /// Add a note to a break.
+    Note(BreakActionArgs),
+    /// A break's history: every run and person that touched it.
+    History {
+        break_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BreaksArgs {
+    /// open | resolved | ignored | all.
+    #[arg(long, default_value = "open")]
+    pub status: String,
+    /// Only this check (repeatable).
+    #[arg(long = "check")]
+    pub checks: Vec<String>,
+    /// Business days: YYYY-MM, YYYY, or YYYY-MM-DD..YYYY-MM-DD.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Only this shop (repeatable).
+    #[arg(long = "shop")]
+    pub shops: Vec<String>,
+    /// At most this many rows, largest amount at stake first.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BreakActionArgs {
+    pub break_id: String,
+    /// Why (required for resolve and ignore).
+    #[arg(long, default_value = "")]
+    pub note: String,
+    /// Who is acting, for the audit trail.
+    #[arg(long, default_value = "cli")]
+    pub by: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +219,10 @@ pub struct DemoArgs {
     /// simulator and syncing them through the connector (faster for very large worlds).
     #[arg(long)]
     pub direct: bool,
+    /// Plant one anomaly of every kind the reconciliation checks find, and write the breaks
+    /// they must cause to DATA_DIR/demo-anomalies.json.
+    #[arg(long)]
+    pub anomalies: bool,
 }
 
 #[derive(Debug, clap::Args)]

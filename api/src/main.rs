@@ -7,8 +7,9 @@ fn main() -> std::process::ExitCode {
     let cli = api::cli::Cli::parse();
     // delta-rs logs an ERROR when it opens a table location before its first commit; that is
     // expected while creating tables, so its kernel module is quieter by default.
-    let filter = EnvFilter::try_from_env("ZHONGTAI_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn,buoyant_kernel::snapshot=off"));
+    let filter = EnvFilter::try_from_env("ZHONGTAI_LOG").unwrap_or_else(|_| {
+        EnvFilter::new("warn,buoyant_kernel::snapshot=off,deltalake_core::operations::merge=error")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -10,6 +10,7 @@ mod demo;
 mod import;
 mod manifest;
 mod reader;
+mod reconcile;
 mod s3;
 mod support;
 mod upsert;

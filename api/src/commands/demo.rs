@@ -12,6 +12,8 @@ use crate::config::Config;
 
 /// The ledger file the demo leaves in the data dir (tests and users compare SQL against it).
 pub const LEDGER_FILE: &str = "demo-ledger.json";
+/// With `--anomalies`: what was planted and the breaks each must cause.
+pub const ANOMALIES_FILE: &str = "demo-anomalies.json";
 
 pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -62,6 +64,17 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let anomalies = if args.anomalies {
+        let planted = pipelines::recon::inject::inject(&wh, end_date)
+            .await
+            .context("planting anomalies")?;
+        let path = cfg.data_dir.join(ANOMALIES_FILE);
+        std::fs::write(&path, serde_json::to_vec_pretty(&planted)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Some((planted.len(), path))
+    } else {
+        None
+    };
     let ledger_path = cfg.data_dir.join(LEDGER_FILE);
     std::fs::write(&ledger_path, serde_json::to_vec_pretty(&report.ledger)?)
         .with_context(|| format!("writing {}", ledger_path.display()))?;
@@ -104,6 +117,15 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
         ledger_path.display()
     );
     println!();
+    if let Some((n, path)) = &anomalies {
+        println!(
+            "planted {n} anomalies for the reconciliation checks (the money totals above are \
+             the generator's, before them); what each must cause is in {}",
+            path.display()
+        );
+        println!("  zhongtai reconcile --as-of {end_date}     # then: zhongtai reconcile breaks");
+        println!();
+    }
     println!("Look at it:");
     println!("  zhongtai tables");
     println!(

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod demo_sync;
 pub mod import;
 pub mod query;
+pub mod reconcile;
 pub mod simulate;
 pub mod tables;
 

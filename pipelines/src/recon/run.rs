@@ -188,7 +188,7 @@ pub async fn run(
             .count() as u64;
         rows.extend(r);
         events.extend(e);
-        let day = |d: Option<NaiveDate>| d.map(|d| queue_day(d));
+        let day = |d: Option<NaiveDate>| d.map(queue_day);
         run_rows.s(&run_id).s(&spec.name);
         match day(opts.period.map(|p| p.from)) {
             Some(d) => run_rows.d(d),
