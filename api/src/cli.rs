@@ -40,6 +40,24 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.
     Reconcile(ReconcileArgs),
+    /// Bring the marts (small daily aggregates dashboards read) up to date, or list them.
+    Marts {
+        /// `refresh` (default) or `list`.
+        #[arg(default_value = "refresh")]
+        action: String,
+    },
+    /// Time SQL files in one session (for benchmarks; prints one JSON line per execution).
+    #[command(hide = true)]
+    BenchSql(BenchSqlArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchSqlArgs {
+    /// Files holding one SQL query each; the file stem names the query.
+    pub files: Vec<PathBuf>,
+    /// Executions of each query.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +76,9 @@ pub struct ReconcileArgs {
     pub as_of: Option<chrono::NaiveDate>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Print each check's compiled SQL instead of running it.
+    #[arg(long)]
+    pub print_sql: bool,
 }
 
 #[derive(Debug, Subcommand)]

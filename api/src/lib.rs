@@ -33,5 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connector(c) => commands::connector::run(&cfg, c).await,
         Command::Simulate(a) => commands::simulate::run(a).await,
         Command::Reconcile(a) => commands::reconcile::run(&cfg, a).await,
+        Command::Marts { action } => commands::marts::run(&cfg, action).await,
+        Command::BenchSql(a) => commands::bench_sql::run(&cfg, a).await,
     }
 }

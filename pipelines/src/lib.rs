@@ -10,6 +10,7 @@
 pub mod demo;
 mod error;
 pub mod import;
+pub mod marts;
 pub mod recon;
 pub mod registry;
 mod rows;

@@ -101,6 +101,13 @@ fn demo_totals_match_the_generators_ledger_per_shop_and_day() {
         // The orders came through the Jushuitan connector, whose raw log holds each order once.
         let want = match def.name {
             "raw_records" => int(&ledger["rows"]["orders"]),
+            // One row per shop and business day with orders.
+            "mart_daily_sales" => ledger["orders"]
+                .as_object()
+                .expect("orders")
+                .values()
+                .map(|d| d.as_object().expect("days").len() as i64)
+                .sum(),
             name => ledger["rows"].get(name).map_or(0, int),
         };
         assert_eq!(*rows as i64, want, "{}", def.name);

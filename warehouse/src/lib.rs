@@ -11,10 +11,12 @@
 //! - `write`: [`Appender`] (streaming append, one commit) and [`Warehouse::upsert`] (MERGE).
 //! - `conform`: fits incoming batches to a table's schema or says why not.
 //! - `session`: the DataFusion `SessionContext` with every table registered.
+//! - `changes`: files and values changed between two versions (for incremental marts).
 //!
 //! Invariants: every write is one Delta commit; money is `Decimal128(18,2)`; this crate never
 //! depends on `connectors`.
 
+mod changes;
 mod conform;
 mod error;
 mod lake;

@@ -201,7 +201,7 @@ async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<(
         reports.push(report);
     }
     print_summary(&doc.name, &reports);
-    Ok(())
+    super::refresh_marts(&wh).await
 }
 
 fn print_summary(name: &str, reports: &[SyncReport]) {

@@ -64,6 +64,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    super::refresh_marts(&wh).await?;
     let anomalies = if args.anomalies {
         let planted = pipelines::recon::inject::inject(&wh, end_date)
             .await
@@ -71,6 +72,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
         let path = cfg.data_dir.join(ANOMALIES_FILE);
         std::fs::write(&path, serde_json::to_vec_pretty(&planted)?)
             .with_context(|| format!("writing {}", path.display()))?;
+        super::refresh_marts(&wh).await?;
         Some((planted.len(), path))
     } else {
         None

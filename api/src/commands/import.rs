@@ -26,5 +26,5 @@ pub async fn run(cfg: &Config, args: &ImportArgs) -> anyhow::Result<()> {
             p.display()
         );
     }
-    Ok(())
+    super::refresh_marts(&wh).await
 }

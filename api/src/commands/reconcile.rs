@@ -43,6 +43,19 @@ async fn run_checks(cfg: &Config, args: &ReconcileArgs) -> anyhow::Result<()> {
         period,
         as_of: args.as_of.unwrap_or_else(today),
     };
+    if args.print_sql {
+        for spec in specs
+            .iter()
+            .filter(|s| args.checks.is_empty() || args.checks.contains(&s.name))
+        {
+            println!("-- check: {}", spec.name);
+            println!(
+                "{};",
+                recon::compile(spec, opts.as_of, opts.period.as_ref()).trim()
+            );
+        }
+        return Ok(());
+    }
     let wh = super::open(cfg).await?;
     let started = std::time::Instant::now();
     let report = recon::run(&wh, &specs, &opts, &|name| eprintln!("checking {name} ..."))
