@@ -36,6 +36,8 @@ pub enum PipelineError {
     Connector { name: String, message: String },
     #[error("reading the source failed: {0}")]
     Source(String),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error("internal error: {0}")]
     Internal(String),
 }
