@@ -4,6 +4,7 @@ pub mod connector;
 pub mod demo;
 pub mod demo_sync;
 pub mod import;
+pub mod metrics;
 pub mod query;
 pub mod simulate;
 pub mod tables;
