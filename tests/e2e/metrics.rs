@@ -410,3 +410,32 @@ formula = "cod_gmv / gmv"
     let err = lake.fails(&["metrics", "gmv", "--by", "sku"]);
     assert!(err.contains("shop, platform, province"), "{err}");
 }
+
+#[test]
+fn cogs_falls_back_to_the_sku_cost_for_orders_synced_without_one() {
+    // Through the Jushuitan connector (no --direct): the ERP gives no line cost.
+    let lake = Lake::new();
+    lake.ok(&[
+        "demo",
+        "--orders",
+        "3000",
+        "--skus",
+        "100",
+        "--days",
+        "30",
+        "--end-date",
+        "2026-11-24",
+    ]);
+    let lines = lake.query("select count(*) as n, count(cost_amount) as c from order_items");
+    assert!(int(&lines[0]["n"]) > 0);
+    assert_eq!(int(&lines[0]["c"]), 0, "synced lines carry no cost");
+    let want = plain(
+        &lake,
+        "select i.shop_id, sum(i.qty * k.cost_price) as v from order_items i \
+         join orders o on o.order_id = i.order_id join skus k on k.sku_id = i.sku_id \
+         where o.status <> 'closed' and (o.paid_at is not null or o.is_cod) group by 1",
+    );
+    let got = per_shop(&metric(&lake, &["cogs", "--by", "shop"]), "cogs");
+    assert_eq!(got, want);
+    assert!(got.values().all(|v| *v > 0), "{got:?}");
+}

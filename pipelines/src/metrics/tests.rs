@@ -352,8 +352,9 @@ fn every_builtin_metric_is_documented_and_in_docs() {
     }
 }
 
-/// Every built-in metric, with each of its dimensions and grains, plans and runs on a small demo
-/// lake; derived values equal their formula over the component metrics.
+/// Every built-in metric, with each of its dimensions and grains, a shop filter and a period,
+/// plans and runs on a small demo lake. (Values are checked against independent SQL and the
+/// demo ledger by the e2e tests in tests/e2e/metrics.rs.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_builtin_metric_runs_on_a_demo_lake() {
     use arrow::array::Array;
