@@ -304,6 +304,26 @@ fn derived_metrics_equal_their_components_and_user_metrics_are_loaded() {
     let scoped = metric(&lake, &["gross_profit", "--shop", &shop]);
     assert_eq!(fen(&scoped[0]["gross_profit"]), want[&shop]);
 
+    // net_sales = sold orders minus the successful refunds of those orders.
+    let sold = "o.status <> 'closed' and (o.paid_at is not null or o.is_cod)";
+    let mut want = plain(
+        &lake,
+        &format!("select o.shop_id, sum(o.pay_amount) as v from orders o where {sold} group by 1"),
+    );
+    for (shop, v) in plain(
+        &lake,
+        &format!(
+            "select f.shop_id, sum(f.amount) as v from refunds f join orders o on o.order_id = f.order_id \
+             where f.status = 'success' and {sold} group by 1"
+        ),
+    ) {
+        *want.entry(shop).or_default() -= v;
+    }
+    assert_eq!(
+        per_shop(&metric(&lake, &["net_sales", "--by", "shop"]), "net_sales"),
+        want
+    );
+
     // conversion_rate = orders ÷ visitors per shop and day, rounded half-up to 6 places.
     let orders = ledger_days(&ledger);
     let visitors: BTreeMap<(String, String), i64> = lake

@@ -345,8 +345,13 @@ fn every_builtin_metric_is_documented_and_in_docs() {
     for m in cat().all() {
         assert!(m.origin.starts_with("builtin:"), "{}", m.name);
         assert!(
-            docs.contains(&format!("`{}`", m.name)),
-            "docs/metrics.md does not describe `{}`",
+            docs.contains(&format!("| `{}`<br>", m.name)),
+            "docs/metrics.md has no row for `{}`",
+            m.name
+        );
+        assert!(
+            docs.contains(&m.description.replace('|', "\\|")),
+            "docs/metrics.md does not give the definition of `{}` as its file does",
             m.name
         );
     }
