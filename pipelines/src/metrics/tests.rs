@@ -442,3 +442,28 @@ async fn every_builtin_metric_runs_on_a_demo_lake() {
     }
     assert!(nonempty > 100, "{nonempty}");
 }
+
+#[test]
+fn snapshot_metrics_take_the_last_date_of_each_period() {
+    let mut query = q("stock_on_hand", &["warehouse", "month"]);
+    query.to = Some(day("2026-10-31"));
+    let s = sql(&query);
+    assert!(
+        s.contains(
+            "r.date IN (SELECT max(s.date) FROM (\nSELECT n.snapshot_date AS date, n.sku_id, k.spu_id, p.category_id, p.brand_id, n.warehouse_id, n.on_hand\nFROM stock_snapshots n"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains("AS s WHERE s.date <= DATE '2026-10-31' GROUP BY to_char(s.date, '%Y-%m'))"),
+        "{s}"
+    );
+    let s = sql(&q("stock_on_hand", &[]));
+    assert!(
+        s.contains("AS s)\n)"),
+        "the whole history: its last date: {s}"
+    );
+    // Per day every snapshot is its own last one; additive metrics have no such clause.
+    assert!(!sql(&q("stock_on_hand", &["day"])).contains("max(s.date)"));
+    assert!(!sql(&q("stock_in", &["month"])).contains("max(s.date)"));
+}
