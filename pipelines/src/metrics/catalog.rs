@@ -44,8 +44,7 @@ impl Catalog {
         )
     }
 
-    /// The built-ins, overridden and extended by `dir/*.toml` (in file-name order) when the
-    /// folder exists.
+    /// The built-ins, overridden and extended by `dir/*.toml` when the folder exists.
     pub fn load(dir: &Path) -> Result<Catalog, MetricsError> {
         let mut files: Vec<(String, String)> = BUILTIN
             .iter()
@@ -74,22 +73,26 @@ impl Catalog {
         Catalog::from_files(files)
     }
 
-    /// Builds a catalog from `(origin, text)` files; later files override earlier ones by
-    /// metric name, while a name defined twice in one file is an error.
+    /// Builds a catalog from `(origin, text)` files. A file whose origin does not start with
+    /// `builtin:` (a user file) may replace a built-in metric by name; any other name defined
+    /// twice (in one file, two built-in files or two user files) is an error naming both files.
     pub fn from_files(
         files: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Catalog, MetricsError> {
-        let mut metrics = BTreeMap::new();
+        let mut metrics: BTreeMap<String, MetricDef> = BTreeMap::new();
         for (origin, text) in files {
-            let mut here: Vec<String> = Vec::new();
             for m in parse_file(&origin, &text)? {
-                if here.contains(&m.name) {
+                if let Some(old) = metrics.get(&m.name)
+                    && (origin.starts_with("builtin:") || !old.origin.starts_with("builtin:"))
+                {
                     return Err(MetricsError::Definition {
                         file: origin,
-                        message: format!("metric `{}`: key `name`: defined twice", m.name),
+                        message: format!(
+                            "metric `{}`: key `name`: already defined in {}",
+                            m.name, old.origin
+                        ),
                     });
                 }
-                here.push(m.name.clone());
                 metrics.insert(m.name.clone(), m);
             }
         }

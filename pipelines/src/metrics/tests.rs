@@ -337,6 +337,23 @@ formula = "gmv / visitors"
             "{want}: {err}"
         );
     }
+    // Two user files may not both define a name; one file may not define it twice.
+    let one = format!("{base}relation = \"orders\"\nexpr = \"count(*)\"\n");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("a.toml"), &one).expect("write");
+    std::fs::write(dir.path().join("b.toml"), &one).expect("write");
+    let err = Catalog::load(dir.path()).expect_err("twice").to_string();
+    assert!(
+        err.contains("b.toml") && err.contains("already defined in") && err.contains("a.toml"),
+        "{err}"
+    );
+    let err = user(&format!("{one}{one}"))
+        .expect_err("twice in one file")
+        .to_string();
+    assert!(
+        err.contains("mine.toml") && err.contains("already defined"),
+        "{err}"
+    );
 }
 
 #[test]
