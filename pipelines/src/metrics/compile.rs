@@ -38,22 +38,22 @@ pub fn compile(cat: &Catalog, q: &MetricQuery) -> Result<String, MetricsError> {
 
 /// Rejects dimensions, filters and periods the metric cannot honour, naming what exists.
 fn check(cat: &Catalog, m: &MetricDef, q: &MetricQuery) -> Result<(), MetricsError> {
-    let dims = cat.dimensions(m)?;
+    let supported = cat.dimensions(m)?;
     let unknown = |d: &str| MetricsError::UnknownDimension {
         metric: m.name.clone(),
         dimension: d.to_string(),
-        known: if dims.is_empty() {
+        known: if supported.is_empty() {
             "(none)".into()
         } else {
-            dims.join(", ")
+            supported.join(", ")
         },
     };
     for d in q.by.iter().chain(q.filters.iter().map(|(d, _)| d)) {
-        if !dims.contains(d) {
+        if !supported.contains(d) {
             return Err(unknown(d));
         }
     }
-    if !q.shops.is_empty() && !dims.iter().any(|d| d == dims::SHOP) {
+    if !q.shops.is_empty() && !supported.iter().any(|d| d == dims::SHOP) {
         return Err(MetricsError::Unsupported {
             metric: m.name.clone(),
             message: "it has no shop dimension, so it cannot be limited to shops".into(),

@@ -18,7 +18,10 @@ pub enum MetricsError {
     #[error("unknown metric `{name}`; the metrics are: {known}")]
     UnknownMetric { name: String, known: String },
     /// A dimension the metric does not support.
-    #[error("metric `{metric}` has no dimension `{dimension}`; its dimensions are: {known}")]
+    #[error(
+        "metric `{metric}` has no dimension `{dimension}`; its dimensions are: {known} \
+         (and the time grains day, month, year)"
+    )]
     UnknownDimension {
         metric: String,
         dimension: String,
