@@ -369,6 +369,37 @@ fn derived_metrics_equal_their_components_and_user_metrics_are_loaded() {
         .collect();
     assert_eq!(low, want);
 
+    // A table metric: its relation is filtered by shop and period before its query runs.
+    let card = metric(
+        &lake,
+        &[
+            "carrier_scorecard",
+            "--shop",
+            &shop,
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-10-31",
+        ],
+    );
+    assert!(card.iter().all(|r| s(&r["shop_id"]) == shop), "{card:?}");
+    let shipped = lake.query(&format!(
+        "select count(*) as n from shipments where shop_id = '{shop}' \
+         and ship_date between date '2026-10-01' and date '2026-10-31'"
+    ));
+    assert_eq!(
+        card.iter().map(|r| int(&r["shipments"])).sum::<i64>(),
+        int(&shipped[0]["n"])
+    );
+    for r in &card {
+        let carriers: Vec<String> = card
+            .iter()
+            .filter(|x| x["province"] == r["province"])
+            .map(|x| s(&x["carrier"]))
+            .collect();
+        assert!(carriers.contains(&s(&r["recommended_carrier"])), "{r:?}");
+    }
+
     // A user metric in DATA_DIR/metrics is listed and computed; it may build on built-ins.
     let dir = lake.path().join("metrics");
     std::fs::create_dir_all(&dir).expect("mkdir");
