@@ -38,6 +38,8 @@ pub enum Command {
     Connector(ConnectorCommand),
     /// Serve a simulated platform on loopback, with a generated world (for trials and tests).
     Simulate(SimulateArgs),
+    /// Named business metrics: `metrics list`, or `metrics NAME [--by shop,month] ...`.
+    Metrics(MetricsArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.
     Reconcile(ReconcileArgs),
     /// Bring the marts (small daily aggregates dashboards read) up to date, or list them.
@@ -283,4 +285,31 @@ pub struct ImportArgs {
 pub struct TablesArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MetricsArgs {
+    /// A metric's name, or `list` for every metric.
+    pub name: String,
+    /// Group by dimensions and at most one time grain (day, month, year), e.g. `shop,month`.
+    #[arg(long, value_delimiter = ',')]
+    pub by: Vec<String>,
+    /// First business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only these shops (repeatable, or comma-separated).
+    #[arg(long = "shop", value_name = "ID", value_delimiter = ',')]
+    pub shops: Vec<String>,
+    /// Only rows whose dimension has this value (repeatable; values of one dimension are
+    /// alternatives), e.g. `--filter platform=tmall`.
+    #[arg(long = "filter", value_name = "DIMENSION=VALUE")]
+    pub filters: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print the compiled SQL instead of running it.
+    #[arg(long)]
+    pub sql: bool,
 }

@@ -4,7 +4,7 @@
 //! - `cli`: clap definitions only.
 //! - `config`: TOML + env + flags, the only place that reads the environment.
 //! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`,
-//!   `connector`, `simulate`, `reconcile`).
+//!   `connector`, `simulate`, `reconcile`, `metrics`, `marts`).
 //! - `output`: table / CSV / JSON rendering of Arrow batches.
 //!
 //! The HTTP server lives here too once it exists (see the API issue).
@@ -35,5 +35,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reconcile(a) => commands::reconcile::run(&cfg, a).await,
         Command::Marts { action } => commands::marts::run(&cfg, action).await,
         Command::BenchSql(a) => commands::bench_sql::run(&cfg, a).await,
+        Command::Metrics(a) => commands::metrics::run(&cfg, a).await,
     }
 }

@@ -40,6 +40,8 @@ pub enum PipelineError {
     Check { check: String, reason: String },
     #[error("reconciliation: {0}")]
     Recon(String),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error("internal error: {0}")]
     Internal(String),
 }

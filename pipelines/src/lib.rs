@@ -2,7 +2,7 @@
 //!
 //! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
 //! data: imports of files into canonical tables ([`import`]), incremental platform syncs
-//! ([`sync`]) and the demo world ([`demo`]).
+//! ([`sync`]), the demo world ([`demo`]) and named metrics compiled to SQL ([`metrics`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
@@ -11,6 +11,7 @@ pub mod demo;
 mod error;
 pub mod import;
 pub mod marts;
+pub mod metrics;
 pub mod recon;
 pub mod registry;
 mod rows;

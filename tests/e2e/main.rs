@@ -9,6 +9,7 @@ mod connector;
 mod demo;
 mod import;
 mod manifest;
+mod metrics;
 mod reader;
 mod reconcile;
 mod s3;

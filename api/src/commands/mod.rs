@@ -6,6 +6,7 @@ pub mod demo;
 pub mod demo_sync;
 pub mod import;
 pub mod marts;
+pub mod metrics;
 pub mod query;
 pub mod reconcile;
 pub mod simulate;
