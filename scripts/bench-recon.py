@@ -63,8 +63,9 @@ def duck_round(lake, queries):
     return out
 
 
-def zt_round(binary, data, files):
-    res = subprocess.run([binary, "--data-dir", data, "bench-sql", *files],
+def zt_round(binary, data, files, settings):
+    sets = [a for kv in settings for a in ("--set", kv)]
+    res = subprocess.run([binary, "--data-dir", data, "bench-sql", *sets, *files],
                          check=True, capture_output=True, text=True)
     out = {}
     for line in res.stdout.splitlines():
@@ -78,6 +79,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--set", action="append", default=[], help="DataFusion option KEY=VALUE")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     queries = [(os.path.splitext(os.path.basename(f))[0], open(f).read()) for f in a.files]
@@ -85,7 +87,7 @@ def main():
     zt, dk = {}, {}
     for r in range(a.rounds):
         # Interleave: alternate which engine goes first.
-        order = [("zt", lambda: zt_round(a.bin, a.data, a.files)), ("dk", lambda: duck_round(lake, queries))]
+        order = [("zt", lambda: zt_round(a.bin, a.data, a.files, a.set)), ("dk", lambda: duck_round(lake, queries))]
         if r % 2:
             order.reverse()
         for who, fn in order:

@@ -60,6 +60,9 @@ pub struct BenchSqlArgs {
     /// Executions of each query.
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
+    /// Session options to try, e.g. `--set datafusion.execution.parquet.pushdown_filters=false`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,9 @@
 //!
 //! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
 //! data: imports of files into canonical tables ([`import`]), incremental platform syncs
-//! ([`sync`]), the demo world ([`demo`]) and named metrics compiled to SQL ([`metrics`]).
+//! ([`sync`]), the demo world ([`demo`]), named metrics compiled to SQL ([`metrics`]),
+//! reconciliation checks and their exception queue ([`recon`]) and incrementally maintained
+//! aggregate tables ([`marts`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.

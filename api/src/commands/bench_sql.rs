@@ -22,6 +22,14 @@ pub async fn run(cfg: &Config, args: &BenchSqlArgs) -> anyhow::Result<()> {
     }
     let wh = super::open(cfg).await?;
     let ctx = wh.session().await?;
+    for kv in &args.settings {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--set {kv}: use KEY=VALUE"))?;
+        ctx.sql(&format!("SET {k} = '{v}'"))
+            .await
+            .with_context(|| format!("--set {kv}"))?;
+    }
     for run in 0..args.repeat {
         for (name, sql) in &queries {
             let t = Instant::now();
