@@ -4,7 +4,7 @@
 //! - `cli`: clap definitions only.
 //! - `config`: TOML + env + flags, the only place that reads the environment.
 //! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`,
-//!   `connector`, `simulate`).
+//!   `connector`, `simulate`, `forecast`).
 //! - `output`: table / CSV / JSON rendering of Arrow batches.
 //!
 //! The HTTP server lives here too once it exists (see the API issue).
@@ -32,5 +32,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tables(a) => commands::tables::run(&cfg, a).await,
         Command::Connector(c) => commands::connector::run(&cfg, c).await,
         Command::Simulate(a) => commands::simulate::run(a).await,
+        Command::Forecast(a) => commands::forecast::run(&cfg, a).await,
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
 //! data: imports of files into canonical tables ([`import`]), incremental platform syncs
-//! ([`sync`]) and the demo world ([`demo`]).
+//! ([`sync`]), the demo world ([`demo`]) and the purchase forecast ([`forecast`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
 
 pub mod demo;
 mod error;
+pub mod forecast;
 pub mod import;
 pub mod registry;
 pub mod sync;

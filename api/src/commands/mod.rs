@@ -3,6 +3,7 @@
 pub mod connector;
 pub mod demo;
 pub mod demo_sync;
+pub mod forecast;
 pub mod import;
 pub mod query;
 pub mod simulate;
