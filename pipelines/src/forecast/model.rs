@@ -6,7 +6,7 @@
 //! level × trend × weekday factor × campaign uplift
 //! ```
 //!
-//! - **Level**: the SKU's mean daily units over its last 56 campaign-free days, each day first
+//! - **Level**: the SKU's mean daily units over its last 84 campaign-free days, each day first
 //!   divided by its weekday factor (de-seasonalised). Days far above the mean (more than four
 //!   Poisson standard deviations, e.g. one bulk order) are capped before the final mean.
 //! - **Trend**: one growth rate for the whole shop, the least-squares slope of the
@@ -20,13 +20,20 @@
 //!   pattern. Factors average 1 over the week.
 //! - **Campaign uplift** (the annual seasonality): for every campaign in the history, the
 //!   shop's daily total on each campaign day divided by what a normal day would have sold
-//!   (the de-seasonalised level of the 28 campaign-free days before the campaign, times the
-//!   weekday factor). A future campaign day takes the ratio of the same day of the same
-//!   campaign last year (same name without digits, started 330–400 days earlier; peak aligned
-//!   with peak, other days by their offset from the start). When last year is not in the
-//!   history, it takes the pooled factor of all past campaigns: one for peak days, one for
-//!   the other campaign days (ratio of sums). The uplift is pooled across SKUs: one SKU's
-//!   campaign days are too few to estimate it alone.
+//!   (the de-seasonalised level of the campaign-free days around the campaign, times the
+//!   weekday factor, moved along the shop trend). A future campaign day takes the ratio of the
+//!   same day of the same campaign last year (same name without digits, started 330–400 days
+//!   earlier; peak aligned with peak, other days by their offset from the start; non-peak
+//!   days smoothed by a running median of three, which drops a single odd day but keeps a
+//!   strong opening). When last year is not in the history, it takes pooled factors of the
+//!   past campaigns: for a peak, the median of their peak ratios; for another day, the median
+//!   ratio of that day of campaign (first day, second day, …) over the past campaigns that
+//!   have it, else the median of the campaigns' average wave ratios. Medians, so one outsized
+//!   campaign (Double 11) does not set the level for the others. The uplift is pooled across
+//!   SKUs: one SKU's campaign days are too few to estimate it alone.
+//!   A campaign's "normal day" uses the campaign-free days within 28 days before and after it
+//!   (whichever the history has), so a campaign that began before the history still counts
+//!   for the days it covers.
 //!
 //! The same residuals (units − level × weekday factor on the level window's days) give each
 //! SKU's daily standard deviation, which the suggestion turns into safety stock.
@@ -49,19 +56,19 @@ pub struct ModelConfig {
     pub sku_weekday_prior_units: f64,
     /// Prior strength, in days, pulling the shop's weekday factors toward 1.
     pub shop_weekday_prior_days: f64,
-    /// Campaign-free days before a campaign that give its baseline.
-    pub pre_campaign_days: usize,
+    /// Days before and after a campaign whose campaign-free days give its baseline.
+    pub campaign_baseline_days: usize,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
         Self {
-            level_days: 56,
+            level_days: 84,
             trend_days: 112,
             max_trend_per_day: 0.005,
             sku_weekday_prior_units: 200.0,
             shop_weekday_prior_days: 4.0,
-            pre_campaign_days: 28,
+            campaign_baseline_days: 28,
         }
     }
 }
@@ -109,6 +116,8 @@ pub struct Model {
     pub peak_uplift: f64,
     /// Pooled uplift of the other campaign days.
     pub wave_uplift: f64,
+    /// Pooled uplift by day of campaign (0 = first day), where a past campaign has it.
+    pub profile: Vec<Option<f64>>,
     campaigns: Vec<CampaignDays>,
     observed: Vec<Observed>,
 }
@@ -140,45 +149,78 @@ pub fn fit(
 
     // Campaign uplift observed in the history.
     let mut observed = Vec::new();
-    let (mut peak_num, mut peak_den, mut wave_num, mut wave_den) = (0.0, 0.0, 0.0, 0.0);
+    let (mut peaks, mut waves) = (Vec::new(), Vec::new());
     for c in campaigns {
-        let Some(start) = index_of(history.first, c.start) else {
+        // Campaign days in the history (a campaign may have begun before it).
+        let Some(start) = index_of(history.first, c.start.max(history.first)) else {
             continue;
         };
-        if start >= n {
+        let end = index_of(history.first, c.end).map_or(0, |e| (e + 1).min(n));
+        if start >= end {
             continue;
         }
-        let pre: Vec<f64> = (start.saturating_sub(cfg.pre_campaign_days)..start)
+        // Its baseline: the normal days within `campaign_baseline_days` before and after it.
+        let before = index_of(history.first, c.start).map_or(0..0, |s| {
+            s.saturating_sub(cfg.campaign_baseline_days)..s.min(n)
+        });
+        let after = end..(end + cfg.campaign_baseline_days).min(n);
+        let pre: Vec<(usize, f64)> = before
+            .chain(after)
             .filter(|&i| normal(i))
-            .map(|i| total[i] / shop_weekday[weekday(dates[i])])
+            .map(|i| (i, total[i] / shop_weekday[weekday(dates[i])]))
             .collect();
         if pre.len() < 7 {
             continue;
         }
-        let base = pre.iter().sum::<f64>() / pre.len() as f64;
+        let base = pre.iter().map(|p| p.1).sum::<f64>() / pre.len() as f64;
+        let center = pre.iter().map(|p| p.0 as f64).sum::<f64>() / pre.len() as f64;
         if base <= 0.0 {
             continue;
         }
-        let mut ratios = Vec::new();
-        let mut i = start;
-        while i < n && dates[i] <= c.end {
-            let expected = base * shop_weekday[weekday(dates[i])];
-            ratios.push((dates[i], total[i] / expected));
+        let mut raw = Vec::new();
+        let (mut wave_num, mut wave_den) = (0.0, 0.0);
+        for i in start..end {
+            let drift = (1.0 + trend * (i as f64 - center)).clamp(0.5, 2.0);
+            let expected = base * drift * shop_weekday[weekday(dates[i])];
+            raw.push((dates[i], total[i] / expected));
             if c.peak == Some(dates[i]) {
-                peak_num += total[i];
-                peak_den += expected;
+                peaks.push(total[i] / expected);
             } else {
                 wave_num += total[i];
                 wave_den += expected;
             }
-            i += 1;
         }
+        if wave_den > 0.0 {
+            waves.push(wave_num / wave_den);
+        }
+        let ratios = smooth_waves(&raw, c.peak);
         observed.push(Observed {
             campaign: c.clone(),
             ratios,
         });
     }
-    let ratio = |num: f64, den: f64| if den > 0.0 { num / den } else { 1.0 };
+    let wave_uplift = median(&mut waves).unwrap_or(1.0);
+    // The pooled profile by day of campaign (a campaign that began before the history
+    // still gives the days it has).
+    let longest = observed
+        .iter()
+        .map(|o| (o.campaign.end - o.campaign.start).num_days() + 1)
+        .max()
+        .unwrap_or(0);
+    let mut profile = Vec::new();
+    for offset in 0..usize::try_from(longest).unwrap_or(0) {
+        let mut at: Vec<f64> = observed
+            .iter()
+            .filter_map(|o| {
+                let d = plus(o.campaign.start, offset);
+                if d > o.campaign.end || o.campaign.peak == Some(d) {
+                    return None;
+                }
+                o.ratio(d)
+            })
+            .collect();
+        profile.push(median(&mut at));
+    }
     Ok(Model {
         next_day: plus(history.first, n),
         days: n,
@@ -186,11 +228,45 @@ pub fn fit(
         fits,
         shop_weekday,
         trend,
-        peak_uplift: ratio(peak_num, peak_den),
-        wave_uplift: ratio(wave_num, wave_den),
+        peak_uplift: median(&mut peaks).unwrap_or(1.0),
+        wave_uplift,
+        profile,
         campaigns: campaigns.to_vec(),
         observed,
     })
+}
+
+/// A running median of three over a campaign's non-peak days: one noisy day is ignored,
+/// while a step (strong opening days, then a plateau) is kept.
+fn smooth_waves(raw: &[(NaiveDate, f64)], peak: Option<NaiveDate>) -> Vec<(NaiveDate, f64)> {
+    let wave = |j: usize| raw.get(j).filter(|(d, _)| Some(*d) != peak).map(|r| r.1);
+    raw.iter()
+        .enumerate()
+        .map(|(j, &(d, r))| {
+            if Some(d) == peak {
+                return (d, r);
+            }
+            let mut v: Vec<f64> = [j.checked_sub(1).and_then(wave), Some(r), wave(j + 1)]
+                .into_iter()
+                .flatten()
+                .collect();
+            v.sort_by(f64::total_cmp);
+            // At a campaign's edge (or next to its peak) the day stands as observed.
+            let m = if v.len() == 3 { v[1] } else { r };
+            (d, m)
+        })
+        .collect()
+}
+
+/// The median (the mean of the middle two for an even count); None when empty.
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
 }
 
 fn index_of(first: NaiveDate, d: NaiveDate) -> Option<usize> {
@@ -324,7 +400,10 @@ impl Model {
             let pooled = if peak {
                 self.peak_uplift
             } else {
-                self.wave_uplift
+                usize::try_from((d - c.start).num_days())
+                    .ok()
+                    .and_then(|o| self.profile.get(o).copied().flatten())
+                    .unwrap_or(self.wave_uplift)
             };
             let u = self.last_year(c, d, peak).unwrap_or(pooled);
             best = Some(best.map_or(u, |b: f64| b.max(u)));

@@ -185,14 +185,9 @@ fn a_planted_campaign_uplift_is_applied_on_future_campaign_days() {
         let planted = rates[1] * WEEKDAY[weekday(d)] * planted_uplift(&cs, d);
         // "Sale" repeats last year's day-by-day shape closely.
         let sale = cs[2].contains(d);
-        // "NewFest" has no last year: pooled factors (peak vs the other days), so its
-        // opening days are only roughly right.
+        // "NewFest" has no last year: the pooled profile by day of campaign and peak.
         let fest = cs[3].contains(d);
-        let tol = if fest && cs[3].peak != Some(d) {
-            0.35
-        } else {
-            0.08
-        };
+        let tol = 0.08;
         assert!(
             (v / planted - 1.0).abs() < tol,
             "{d} (sale {sale}, fest {fest}): forecast {v} vs planted {planted}"
