@@ -28,7 +28,9 @@
 //!   strong opening). When last year is not in the history, it takes pooled factors of the
 //!   past campaigns: for a peak, the median of their peak ratios; for another day, the median
 //!   ratio of that day of campaign (first day, second day, …) over the past campaigns that
-//!   have it, else the median of the campaigns' average wave ratios. Medians, so one outsized
+//!   have it, else that of the latest earlier day of campaign that has one (a plateau carries
+//!   on), else the median of the campaigns' average wave ratios. With no peak in the history,
+//!   a peak is taken as strong as the strongest campaign day seen (a floor, surely low). Medians, so one outsized
 //!   campaign (Double 11) does not set the level for the others. The uplift is pooled across
 //!   SKUs: one SKU's campaign days are too few to estimate it alone.
 //!   A campaign's "normal day" uses the campaign-free days within 28 days before and after it
@@ -228,7 +230,15 @@ pub fn fit(
         fits,
         shop_weekday,
         trend,
-        peak_uplift: median(&mut peaks).unwrap_or(1.0),
+        // Without a past peak, a peak is taken as strong as the strongest other day seen.
+        peak_uplift: median(&mut peaks).unwrap_or_else(|| {
+            profile
+                .iter()
+                .flatten()
+                .copied()
+                .fold(wave_uplift, f64::max)
+                .max(1.0)
+        }),
         wave_uplift,
         profile,
         campaigns: campaigns.to_vec(),
@@ -400,9 +410,14 @@ impl Model {
             let pooled = if peak {
                 self.peak_uplift
             } else {
+                // That day of campaign, else the latest earlier day that has a ratio (a
+                // plateau carries on), else the average wave.
                 usize::try_from((d - c.start).num_days())
                     .ok()
-                    .and_then(|o| self.profile.get(o).copied().flatten())
+                    .and_then(|o| {
+                        let upto = (o + 1).min(self.profile.len());
+                        self.profile[..upto].iter().rev().find_map(|p| *p)
+                    })
                     .unwrap_or(self.wave_uplift)
             };
             let u = self.last_year(c, d, peak).unwrap_or(pooled);
