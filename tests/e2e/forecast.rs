@@ -88,8 +88,26 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
         .iter()
         .map(|r| ((s(&r["sku_id"]), s(&r["warehouse_id"])), int(&r["on_hand"])))
         .collect();
+    // Open purchase quantity: lines of POs still ordered, less what was received.
+    let open: HashMap<(String, String), i64> = lake
+        .query(
+            "select l.sku_id, p.warehouse_id, sum(l.qty - coalesce(r.got, 0)) as open \
+             from purchase_order_lines l join purchase_orders p on p.po_id = l.po_id \
+             left join (select po_line_id, sum(qty_received) as got from purchase_receipts \
+                        group by po_line_id) r on r.po_line_id = l.po_line_id \
+             where p.status in ('ordered', 'partial') group by l.sku_id, p.warehouse_id",
+        )
+        .iter()
+        .map(|r| ((s(&r["sku_id"]), s(&r["warehouse_id"])), int(&r["open"])))
+        .collect();
     for r in &rows {
         let sku = s(&r["sku_id"]);
+        let key = (sku.clone(), s(&r["warehouse_id"]));
+        assert_eq!(
+            int(&r["on_order"]),
+            open.get(&key).copied().unwrap_or(0),
+            "{sku}: on order"
+        );
         let qty = int(&r["suggested_qty"]);
         assert!(
             qty > 0 && qty % 10 == 0,
@@ -110,6 +128,24 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
             int(&r["demand_lead_time"]) + int(&r["safety_stock"])
         );
         assert!(s(&r["order_by"]).as_str() >= "2026-11-24", "{r:?}");
+    }
+
+    // As of an earlier day: stock is that day's snapshot, and orders are due from that day.
+    let rows = json_rows(&lake.ok(&["forecast", "--as-of", "2026-10-01", "--format", "json"]));
+    assert!(!rows.is_empty(), "no suggestions before Double 11");
+    let snap: HashMap<(String, String), i64> = lake
+        .query(
+            "select sku_id, warehouse_id, on_hand from stock_snapshots \
+             where snapshot_date = DATE '2026-10-01'",
+        )
+        .iter()
+        .map(|r| ((s(&r["sku_id"]), s(&r["warehouse_id"])), int(&r["on_hand"])))
+        .collect();
+    for r in &rows {
+        let key = (s(&r["sku_id"]), s(&r["warehouse_id"]));
+        assert_eq!(int(&r["on_hand"]), snap[&key], "{key:?}");
+        assert!(s(&r["order_by"]).as_str() >= "2026-10-01", "{r:?}");
+        assert_eq!(int(&r["suggested_qty"]) % 10, 0);
     }
 
     // A named SKU is listed even when nothing is to be ordered.
