@@ -444,3 +444,60 @@ fn a_backtest_needs_more_history_than_its_holdout() {
         "{e}"
     );
 }
+
+#[test]
+fn settings_out_of_range_are_refused_by_name() {
+    let bad = SuggestSettings {
+        service_level: 1.5,
+        ..SuggestSettings::default()
+    };
+    let e = suggest(
+        &position(0, 0, 3, 100),
+        &[1.0; 60],
+        1.0,
+        ymd(2026, 1, 1),
+        &bad,
+        &no_campaign,
+    )
+    .expect_err("service level 1.5");
+    assert!(e.to_string().contains("service level"), "{e}");
+    let short = suggest(
+        &position(0, 0, 30, 100),
+        &[1.0; 40],
+        1.0,
+        ymd(2026, 1, 1),
+        &SuggestSettings::default(),
+        &no_campaign,
+    )
+    .expect_err("forecast shorter than horizon + lead + review");
+    assert!(matches!(short, ForecastError::Setting { .. }), "{short}");
+}
+
+#[test]
+fn a_sku_in_several_warehouses_splits_demand_by_outbound() {
+    let pos = |sku: &str, w: &str| Position {
+        sku_id: sku.into(),
+        warehouse_id: w.into(),
+        ..position(0, 0, 3, 100)
+    };
+    let mut inputs = Inputs {
+        as_of: ymd(2026, 1, 1),
+        history: synthetic(ymd(2025, 12, 1), 32, &[1.0], false, &|_| 1.0, 0.0, 1),
+        campaigns: Vec::new(),
+        skus: std::collections::HashMap::new(),
+        positions: vec![
+            pos("A", "W1"),
+            pos("A", "W2"),
+            pos("B", "W1"),
+            pos("C", "W1"),
+            pos("C", "W2"),
+        ],
+        outbound: std::collections::HashMap::new(),
+    };
+    inputs.outbound.insert(("A".into(), "W1".into()), 30);
+    inputs.outbound.insert(("A".into(), "W2".into()), 10);
+    let shares = inputs.shares();
+    assert_eq!(shares[..2], [30.0 / 40.0, 10.0 / 40.0]);
+    assert_eq!(shares[2], 1.0, "one warehouse takes it all");
+    assert_eq!(shares[3..], [0.5, 0.5], "no outbound: equal parts");
+}
