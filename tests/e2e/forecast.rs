@@ -158,4 +158,6 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(s(&rows[0]["sku_id"]), sku);
     assert!(int(&rows[0]["demand_lead_time"]) > 0, "{rows:?}");
+    let err = lake.fails(&["forecast", "--sku", "NO-SUCH-SKU"]);
+    assert!(err.contains("NO-SUCH-SKU"), "{err}");
 }

@@ -85,6 +85,18 @@ pub async fn suggestions(wh: &Warehouse, req: &Request) -> Result<Vec<Suggestion
         .enumerate()
         .map(|(k, s)| (s.as_str(), k))
         .collect();
+    if let Some(sku) = req
+        .skus
+        .iter()
+        .find(|s| !inputs.positions.iter().any(|p| p.sku_id == **s))
+    {
+        return Err(ForecastError::Setting {
+            name: "sku",
+            reason: format!(
+                "{sku} has no stock or purchase rows (unknown, virtual or discontinued)"
+            ),
+        });
+    }
     let mut out = Vec::new();
     for (pos, share) in inputs.positions.iter().zip(inputs.shares()) {
         if !req.skus.is_empty() && !req.skus.contains(&pos.sku_id) {
