@@ -122,6 +122,8 @@ pub struct Model {
     pub profile: Vec<Option<f64>>,
     campaigns: Vec<CampaignDays>,
     observed: Vec<Observed>,
+    /// `uplift` of the days after the history, from `next_day`.
+    uplift_ahead: Vec<f64>,
 }
 
 /// Fits the model on `history` with the campaign calendar `campaigns` (past and future).
@@ -223,7 +225,7 @@ pub fn fit(
             .collect();
         profile.push(median(&mut at));
     }
-    Ok(Model {
+    let mut model = Model {
         next_day: plus(history.first, n),
         days: n,
         skus: history.skus.clone(),
@@ -243,8 +245,16 @@ pub fn fit(
         profile,
         campaigns: campaigns.to_vec(),
         observed,
-    })
+        uplift_ahead: Vec::new(),
+    };
+    model.uplift_ahead = (0..UPLIFT_CACHE_DAYS)
+        .map(|h| model.uplift(plus(model.next_day, h)))
+        .collect();
+    Ok(model)
 }
+
+/// Days after the history whose uplift is computed once at fit time (shared by every SKU).
+const UPLIFT_CACHE_DAYS: usize = 400;
 
 /// A running median of three over a campaign's non-peak days: one noisy day is ignored,
 /// while a step (strong opening days, then a plateau) is kept.
@@ -459,7 +469,12 @@ impl Model {
                 let d = plus(self.next_day, h);
                 let t = (self.days + h) as f64;
                 let trend = (1.0 + self.trend * (t - f.center)).clamp(0.5, 2.0);
-                (f.level * trend * f.weekday[weekday(d)] * self.uplift(d)).max(0.0)
+                let uplift = self
+                    .uplift_ahead
+                    .get(h)
+                    .copied()
+                    .unwrap_or_else(|| self.uplift(d));
+                (f.level * trend * f.weekday[weekday(d)] * uplift).max(0.0)
             })
             .collect()
     }
