@@ -72,6 +72,9 @@ pub struct History {
     pub first: NaiveDate,
     pub skus: Vec<String>,
     pub units: Vec<Vec<f64>>,
+    /// Per SKU (in `skus` order, or empty when unknown), the sorted day indexes that began
+    /// with no stock: their zero sales say nothing about demand.
+    pub out_of_stock: Vec<Vec<usize>>,
 }
 
 impl History {
@@ -94,6 +97,11 @@ impl History {
                 .units
                 .iter()
                 .map(|u| u[..n.min(u.len())].to_vec())
+                .collect(),
+            out_of_stock: self
+                .out_of_stock
+                .iter()
+                .map(|o| o.iter().copied().filter(|&i| i < n).collect())
                 .collect(),
         }
     }

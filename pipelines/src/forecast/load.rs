@@ -4,6 +4,8 @@
 //!   not `closed` (closed = never paid, refunded before shipping, or returned), over the
 //!   [`HISTORY_DAYS`] days up to the as-of date (enough for last year's campaigns), dense by
 //!   date. Every physical SKU of `skus` gets a series (virtual goods need no purchasing).
+//!   Days that began with no stock (the SKU's `stock_snapshots` summed over warehouses were
+//!   zero the evening before) are marked, so the model does not read them as no demand.
 //! - **Campaigns**: every row of `campaigns`, past and future.
 //! - **Stock**: per SKU and warehouse, `on_hand` of the latest `stock_snapshots` row on or
 //!   before the as-of date.
@@ -302,10 +304,46 @@ pub(crate) async fn load_history(
         }
         units.push(u);
     }
+
+    // Days that began with no stock: the SKU's snapshots summed over its warehouses were
+    // zero (or less) at the end of the day before.
+    let what = "reading days out of stock";
+    let r = Rows::query(
+        wh,
+        what,
+        &format!(
+            "select sku_id, snapshot_date from stock_snapshots \
+             where snapshot_date >= DATE '{from}' and snapshot_date < DATE '{as_of}' \
+             group by sku_id, snapshot_date having sum(on_hand) <= 0",
+        ),
+    )
+    .await?;
+    let mut empty: HashMap<String, Vec<usize>> = HashMap::new();
+    for (sku, d) in r
+        .strings("sku_id")?
+        .into_iter()
+        .zip(r.dates("snapshot_date")?)
+    {
+        if let (Some(sku), Some(d)) = (sku, d)
+            && let Ok(i) = usize::try_from((d - first).num_days() + 1)
+            && i < n
+        {
+            empty.entry(sku).or_default().push(i);
+        }
+    }
+    let out_of_stock = names
+        .iter()
+        .map(|s| {
+            let mut v = empty.remove(s).unwrap_or_default();
+            v.sort_unstable();
+            v
+        })
+        .collect();
     let history = History {
         first,
         skus: names.into_iter().collect(),
         units,
+        out_of_stock,
     };
 
     let what = "reading campaigns";

@@ -9,6 +9,8 @@
 //! - **Level**: the SKU's mean daily units over its last 84 campaign-free days, each day first
 //!   divided by its weekday factor (de-seasonalised). Days far above the mean (more than four
 //!   Poisson standard deviations, e.g. one bulk order) are capped before the final mean.
+//!   Days that began out of stock are left out (here and for the weekday factors): their
+//!   zeros are missing sales, not missing demand.
 //! - **Trend**: one growth rate for the whole shop, the least-squares slope of the
 //!   de-seasonalised campaign-free daily total over the last 112 days, relative to its mean,
 //!   clamped to ±0.5 % a day. It moves the level from the middle of its window to the
@@ -147,7 +149,17 @@ pub fn fit(
     let fits = history
         .units
         .iter()
-        .map(|u| fit_sku(u, &dates, &normal, &shop_weekday, cfg))
+        .enumerate()
+        .map(|(k, u)| {
+            let mut stocked = vec![true; n];
+            for &i in history.out_of_stock.get(k).map_or(&[][..], Vec::as_slice) {
+                if let Some(s) = stocked.get_mut(i) {
+                    *s = false;
+                }
+            }
+            let usable = |i: usize| normal(i) && stocked[i];
+            fit_sku(u, &dates, &usable, &shop_weekday, cfg)
+        })
         .collect();
     let trend = shop_trend(&total, &dates, &normal, &shop_weekday, cfg);
 
@@ -327,6 +339,7 @@ fn normalise(f: [f64; 7]) -> [f64; 7] {
     }
 }
 
+/// Fits one SKU on the days `usable` says (campaign-free, in stock).
 fn fit_sku(
     units: &[f64],
     dates: &[NaiveDate],

@@ -66,6 +66,7 @@ fn synthetic(
         first,
         skus: (0..rates.len()).map(|k| format!("S{k:03}")).collect(),
         units,
+        out_of_stock: Vec::new(),
     }
 }
 
@@ -500,4 +501,34 @@ fn a_sku_in_several_warehouses_splits_demand_by_outbound() {
     assert_eq!(shares[..2], [30.0 / 40.0, 10.0 / 40.0]);
     assert_eq!(shares[2], 1.0, "one warehouse takes it all");
     assert_eq!(shares[3..], [0.5, 0.5], "no outbound: equal parts");
+}
+
+#[test]
+fn days_out_of_stock_do_not_lower_the_level() {
+    let rate = 8.0;
+    let mut h = synthetic(ymd(2026, 1, 1), 150, &[rate, 20.0], false, &|_| 1.0, 0.0, 1);
+    // SKU 0 ran out for its last 20 days: nothing sold.
+    let n = h.days();
+    for u in &mut h.units[0][n - 20..] {
+        *u = 0.0;
+    }
+    let blind = fit(&h, &[], &ModelConfig::default()).expect("fit");
+    assert!(
+        blind.fits[0].level < rate * 0.9,
+        "zeros pull a blind level down"
+    );
+    h.out_of_stock = vec![(n - 20..n).collect(), Vec::new()];
+    let m = fit(&h, &[], &ModelConfig::default()).expect("fit");
+    // (The shop's weekday factors see the dip in the total, so "exactly" is within 0.1 %.)
+    assert!(
+        (m.fits[0].level / rate - 1.0).abs() < 1e-3,
+        "{}",
+        m.fits[0].level
+    );
+    assert!(
+        m.fits[0].sigma < 0.01 * rate,
+        "in-stock days are flat: {}",
+        m.fits[0].sigma
+    );
+    assert!((m.fits[1].level / 20.0 - 1.0).abs() < 1e-3);
 }
