@@ -38,6 +38,8 @@ pub enum Command {
     Connector(ConnectorCommand),
     /// Serve a simulated platform on loopback, with a generated world (for trials and tests).
     Simulate(SimulateArgs),
+    /// Purchase suggestions from the demand forecast; `forecast backtest` scores the model.
+    Forecast(crate::commands::forecast::ForecastArgs),
     /// Named business metrics: `metrics list`, or `metrics NAME [--by shop,month] ...`.
     Metrics(MetricsArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.

@@ -4,7 +4,7 @@
 //! - `cli`: clap definitions only.
 //! - `config`: TOML + env + flags, the only place that reads the environment.
 //! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`,
-//!   `connector`, `simulate`, `reconcile`, `metrics`, `marts`).
+//!   `connector`, `simulate`, `reconcile`, `metrics`, `marts`, `forecast`).
 //! - `output`: table / CSV / JSON rendering of Arrow batches.
 //!
 //! The HTTP server lives here too once it exists (see the API issue).
@@ -36,5 +36,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Marts { action } => commands::marts::run(&cfg, action).await,
         Command::BenchSql(a) => commands::bench_sql::run(&cfg, a).await,
         Command::Metrics(a) => commands::metrics::run(&cfg, a).await,
+        Command::Forecast(a) => commands::forecast::run(&cfg, a).await,
     }
 }

@@ -3,14 +3,15 @@
 //! The only crate that depends on both `connectors` and `warehouse`. It owns the jobs that move
 //! data: imports of files into canonical tables ([`import`]), incremental platform syncs
 //! ([`sync`]), the demo world ([`demo`]), named metrics compiled to SQL ([`metrics`]),
-//! reconciliation checks and their exception queue ([`recon`]) and incrementally maintained
-//! aggregate tables ([`marts`]).
+//! reconciliation checks and their exception queue ([`recon`]), incrementally maintained
+//! aggregate tables ([`marts`]) and the purchase forecast ([`forecast`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
 
 pub mod demo;
 mod error;
+pub mod forecast;
 pub mod import;
 pub mod marts;
 pub mod metrics;

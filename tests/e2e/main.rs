@@ -7,6 +7,7 @@
 
 mod connector;
 mod demo;
+mod forecast;
 mod import;
 mod manifest;
 mod metrics;

@@ -4,6 +4,7 @@ pub mod bench_sql;
 pub mod connector;
 pub mod demo;
 pub mod demo_sync;
+pub mod forecast;
 pub mod import;
 pub mod marts;
 pub mod metrics;
