@@ -7,7 +7,8 @@ Usage: bench-recon.py --bin target/release/zhongtai --data DATA_DIR --rounds 5 Q
 DuckDB reads the active files of each Delta table (from its JSON log) with read_parquet; it
 gets the same 2 cores. Each round starts a fresh zhongtai process (session setup not timed)
 and a fresh DuckDB connection (view creation not timed); every query runs once per round.
-The SQL is the same text, with two dialect shims for DuckDB: to_unixtime() -> epoch() and
+The SQL is the same text, with dialect shims for DuckDB: to_unixtime() -> epoch(),
+to_char(d, fmt) -> strftime(d, fmt), CAST(date AS INT) -> date - DATE '1970-01-01', and
 integer division `a / 10` -> `a // 10` (DuckDB's `/` is a float division). Row counts of the
 two engines are compared, so a shim that changed a result would show.
 """
@@ -42,7 +43,9 @@ def active_files(table_dir):
 
 
 def duck_sql(sql):
-    sql = sql.replace("to_unixtime(", "epoch(")
+    sql = sql.replace("to_unixtime(", "epoch(").replace("to_char(", "strftime(")
+    # DataFusion counts days with CAST(date AS INT); DuckDB subtracts dates.
+    sql = re.sub(r"CAST\((\w+) AS INT\)", r"(\1 - DATE '1970-01-01')", sql)
     return re.sub(r"(\w|\))\s*/\s*(\d+)\b", r"\1 // \2", sql)
 
 
