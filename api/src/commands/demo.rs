@@ -136,5 +136,7 @@ pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
     println!(
         "  zhongtai query \"select order_date, sum(pay_amount) as gmv from orders group by 1 order by 2 desc limit 5\""
     );
+    println!("  zhongtai metrics gross_profit --by shop,month");
+    println!("  zhongtai reconcile --as-of {end_date}");
     Ok(())
 }
