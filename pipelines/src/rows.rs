@@ -14,6 +14,8 @@ use arrow::array::{
 use arrow::record_batch::RecordBatch;
 use warehouse::schema::{ColType, MONEY_PRECISION, MONEY_SCALE, SOURCE_COLUMN, TableDef};
 
+use crate::error::{PipelineError, Result};
+
 enum ColBuf {
     Text(StringBuilder),
     Int(Int64Builder),
@@ -210,4 +212,22 @@ impl TableBuf {
                 .expect("builder types match the schema"),
         )
     }
+}
+
+/// The canonical definition of `name`; a missing one is a programming error reported as such.
+pub(crate) fn table_def(name: &str) -> Result<&'static TableDef> {
+    warehouse::schema::table(name)
+        .ok_or_else(|| PipelineError::Internal(format!("no canonical table {name}")))
+}
+
+/// Any column as optional text (Utf8, Utf8View, dates, numbers…), for reading query results
+/// whose string type DataFusion chooses.
+pub(crate) fn strings(column: &dyn arrow::array::Array) -> Result<Vec<Option<String>>> {
+    use arrow::array::{Array as _, AsArray as _};
+    let c = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)
+        .map_err(|e| PipelineError::Internal(format!("reading a column as text: {e}")))?;
+    let s = c.as_string::<i32>();
+    Ok((0..s.len())
+        .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
+        .collect())
 }

@@ -4,18 +4,9 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::support::{Lake, fen, int, s};
-
-fn json_rows(out: &str) -> Vec<Map<String, Value>> {
-    let v: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("bad json {e}: {out}"));
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|r| r.as_object().expect("object").clone())
-        .collect()
-}
 
 fn num(v: &Value) -> f64 {
     v.as_f64()
@@ -40,7 +31,7 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
     ]);
 
     // Backtest: the last 28 days (Double 11 and after) held out.
-    let rows = json_rows(&lake.ok(&["forecast", "backtest", "--format", "json"]));
+    let rows = lake.json(&["forecast", "backtest"]);
     let wape = |method: &str| {
         let r = rows
             .iter()
@@ -73,7 +64,7 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
     assert_eq!(num(&all["actual_units"]) as i64, int(&sold[0]["units"]));
 
     // Suggestions: a longer horizon so that several SKUs need an order after the campaign.
-    let rows = json_rows(&lake.ok(&["forecast", "--horizon-days", "60", "--format", "json"]));
+    let rows = lake.json(&["forecast", "--horizon-days", "60"]);
     assert!(!rows.is_empty(), "no suggestions at all");
     let cost: HashMap<String, i64> = lake
         .query("select sku_id, cost_price from skus")
@@ -131,7 +122,7 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
     }
 
     // As of an earlier day: stock is that day's snapshot, and orders are due from that day.
-    let rows = json_rows(&lake.ok(&["forecast", "--as-of", "2026-10-01", "--format", "json"]));
+    let rows = lake.json(&["forecast", "--as-of", "2026-10-01"]);
     assert!(!rows.is_empty(), "no suggestions before Double 11");
     let snap: HashMap<(String, String), i64> = lake
         .query(
@@ -154,7 +145,7 @@ fn forecast_beats_the_naive_baseline_and_suggests_whole_packs_at_cost() {
          where not k.is_virtual group by i.sku_id order by sum(i.qty) desc, i.sku_id limit 1",
     );
     let sku = s(&best[0]["sku_id"]);
-    let rows = json_rows(&lake.ok(&["forecast", "--sku", &sku, "--format", "json"]));
+    let rows = lake.json(&["forecast", "--sku", &sku]);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(s(&rows[0]["sku_id"]), sku);
     assert!(int(&rows[0]["demand_lead_time"]) > 0, "{rows:?}");

@@ -35,14 +35,7 @@ fn demo() -> (Lake, Value) {
 fn metric(lake: &Lake, args: &[&str]) -> Rows {
     let mut a = vec!["metrics"];
     a.extend_from_slice(args);
-    a.extend_from_slice(&["--format", "json"]);
-    let out = lake.ok(&a);
-    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad json {e}: {out}"));
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|r| r.as_object().expect("object").clone())
-        .collect()
+    lake.json(&a)
 }
 
 /// `shop -> day -> (orders, pay fen)` from the ledger.

@@ -35,8 +35,7 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
     }
     assert!(want.len() >= 30, "{want:?}");
 
-    let out = lake.ok(&["reconcile", "--as-of", "2026-11-24", "--format", "json"]);
-    let summary: Vec<Value> = serde_json::from_str(&out).expect("summary json");
+    let summary = lake.json(&["reconcile", "--as-of", "2026-11-24"]);
     let mut per_check: BTreeMap<String, i64> = BTreeMap::new();
     for (c, _, _) in &want {
         *per_check.entry(c.clone()).or_default() += 1;
@@ -52,8 +51,7 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
     }
     assert_eq!(summary.len(), 11);
 
-    let out = lake.ok(&["reconcile", "breaks", "--limit", "1000", "--format", "json"]);
-    let rows: Vec<Value> = serde_json::from_str(&out).expect("breaks json");
+    let rows = lake.json(&["reconcile", "breaks", "--limit", "1000"]);
     let got: BTreeSet<(String, String, String)> = rows
         .iter()
         .map(|r| (s(&r["check_name"]), s(&r["break_id"]), s(&r["kind"])))
@@ -63,7 +61,7 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
     for r in &rows {
         let e = r.get("expected").filter(|v| !v.is_null()).map_or(0, fen);
         let a = r.get("actual").filter(|v| !v.is_null()).map_or(0, fen);
-        assert_eq!(fen(&r["difference"]), a - e, "{r}");
+        assert_eq!(fen(&r["difference"]), a - e, "{r:?}");
     }
 
     // Work the queue: ignore one with a note; a re-run keeps it ignored and new is 0.
@@ -79,37 +77,27 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
         "--by",
         "lin@finance",
     ]);
-    let out = lake.ok(&["reconcile", "--as-of", "2026-11-24", "--format", "json"]);
-    let summary: Vec<Value> = serde_json::from_str(&out).expect("json");
+    let summary = lake.json(&["reconcile", "--as-of", "2026-11-24"]);
     assert!(
         summary
             .iter()
             .all(|r| int(&r["new"]) == 0 && int(&r["closed"]) == 0),
-        "{out}"
+        "{summary:?}"
     );
-    let out = lake.ok(&[
-        "reconcile",
-        "breaks",
-        "--status",
-        "ignored",
-        "--format",
-        "json",
-    ]);
-    let ignored: Vec<Value> = serde_json::from_str(&out).expect("json");
+    let ignored = lake.json(&["reconcile", "breaks", "--status", "ignored"]);
     assert_eq!(ignored.len(), 1);
     assert_eq!(s(&ignored[0]["break_id"]), id);
     assert_eq!(s(&ignored[0]["note"]), "disputed with the carrier");
     assert_eq!(s(&ignored[0]["updated_by"]), "lin@finance");
-    let out = lake.ok(&["reconcile", "history", &id, "--format", "json"]);
-    let events: Vec<String> = serde_json::from_str::<Vec<Value>>(&out)
-        .expect("json")
+    let events: Vec<String> = lake
+        .json(&["reconcile", "history", &id])
         .iter()
         .map(|e| s(&e["event_type"]))
         .collect();
     assert_eq!(events, vec!["opened", "ignored"]);
 
     // A period scope and a single check.
-    let out = lake.ok(&[
+    let summary = lake.json(&[
         "reconcile",
         "--check",
         "order_payment",
@@ -117,10 +105,7 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
         "2026-11",
         "--as-of",
         "2026-11-24",
-        "--format",
-        "json",
     ]);
-    let summary: Vec<Value> = serde_json::from_str(&out).expect("json");
     assert_eq!(summary.len(), 1);
 
     // Bad input: clear errors naming what is wrong.

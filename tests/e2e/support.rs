@@ -77,8 +77,15 @@ impl Lake {
     }
 
     pub(crate) fn query_args(&self, sql: &str, extra: &[&str]) -> Vec<Map<String, Value>> {
-        let mut args = vec!["query", sql, "--format", "json"];
+        let mut args = vec!["query", sql];
         args.extend_from_slice(extra);
+        self.json(&args)
+    }
+
+    /// Runs a command with `--format json` added and expects success; returns its rows.
+    pub(crate) fn json(&self, args: &[&str]) -> Vec<Map<String, Value>> {
+        let mut args = args.to_vec();
+        args.extend_from_slice(&["--format", "json"]);
         let out = self.ok(&args);
         let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("bad json {e}: {out}"));
         v.as_array()

@@ -103,12 +103,11 @@ pub async fn refresh(wh: &Warehouse, m: &MartDef) -> Result<Refreshed> {
                     c = m.date_column
                 );
                 for b in wh.query(&q).await? {
-                    let c = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
-                        .map_err(|e| {
-                            crate::PipelineError::Internal(format!("reading dates: {e}"))
-                        })?;
-                    let s = arrow::array::AsArray::as_string::<i32>(&c);
-                    all.extend(s.iter().flatten().map(str::to_string));
+                    all.extend(
+                        crate::rows::strings(b.column(0).as_ref())?
+                            .into_iter()
+                            .flatten(),
+                    );
                 }
             }
             all

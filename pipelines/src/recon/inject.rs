@@ -10,8 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::DataType;
+use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use warehouse::schema::ColType;
@@ -73,19 +72,27 @@ fn rows_of(batches: &[RecordBatch]) -> Result<Vec<Row>> {
         let cols = b
             .columns()
             .iter()
-            .map(|c| arrow::compute::cast(c, &DataType::Utf8))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| PipelineError::Internal(format!("reading candidates: {e}")))?;
+            .map(|c| crate::rows::strings(c.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
         for i in 0..b.num_rows() {
-            let mut row = Row::new();
-            for (f, c) in b.schema().fields().iter().zip(&cols) {
-                let s = c.as_string::<i32>();
-                if s.is_valid(i) {
-                    row.insert(f.name().clone(), s.value(i).to_string());
-                }
-            }
+            let row = b
+                .schema()
+                .fields()
+                .iter()
+                .zip(&cols)
+                .filter_map(|(f, c)| c[i].clone().map(|v| (f.name().clone(), v)))
+                .collect();
             out.push(row);
         }
+    }
+    Ok(out)
+}
+
+/// The named fields of a candidate row, in order.
+fn fields<const N: usize>(r: &Row, names: [&str; N]) -> Result<[String; N]> {
+    let mut out: [String; N] = std::array::from_fn(|_| String::new());
+    for (slot, n) in out.iter_mut().zip(names) {
+        *slot = get(r, n)?.to_string();
     }
     Ok(out)
 }
@@ -483,15 +490,8 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
             break r;
         }
     };
-    let (rid, mv) = (
-        get(&r, "refund_id")?.to_string(),
-        get(&r, "movement_id")?.to_string(),
-    );
-    let (sku, wh_id, day) = (
-        get(&r, "sku_id")?.to_string(),
-        get(&r, "warehouse_id")?.to_string(),
-        get(&r, "move_date")?.to_string(),
-    );
+    let [rid, mv] = fields(&r, ["refund_id", "movement_id"])?;
+    let [sku, wh_id, day] = fields(&r, ["sku_id", "warehouse_id", "move_date"])?;
     let u = p.delete("stock_movements", &eq("movement_id", &mv)).await?;
     add(
         "return_not_in_stock",
@@ -531,10 +531,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     let billed = "SELECT s.order_id AS key, c.statement_line_id, c.carrier, c.tracking_no FROM carrier_statements c \
                   JOIN shipments s ON s.tracking_no = c.tracking_no";
     let r = p.pick("carrier_ghost", billed).await?;
-    let (line, carrier) = (
-        get(&r, "statement_line_id")?.to_string(),
-        get(&r, "carrier")?.to_string(),
-    );
+    let [line, carrier] = fields(&r, ["statement_line_id", "carrier"])?;
     let ghost_wb = "GHOST0000000001";
     let u = p
         .copy(
@@ -562,11 +559,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("carrier_duplicate", billed).await?;
-    let (line, carrier, wb) = (
-        get(&r, "statement_line_id")?.to_string(),
-        get(&r, "carrier")?.to_string(),
-        get(&r, "tracking_no")?.to_string(),
-    );
+    let [line, carrier, wb] = fields(&r, ["statement_line_id", "carrier", "tracking_no"])?;
     let u = p
         .copy(
             "carrier_statements",
@@ -593,11 +586,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("carrier_weight", billed).await?;
-    let (line, carrier, wb) = (
-        get(&r, "statement_line_id")?.to_string(),
-        get(&r, "carrier")?.to_string(),
-        get(&r, "tracking_no")?.to_string(),
-    );
+    let [line, carrier, wb] = fields(&r, ["statement_line_id", "carrier", "tracking_no"])?;
     let u = p
         .modify(
             "carrier_statements",
@@ -620,11 +609,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("carrier_rate", billed).await?;
-    let (line, carrier, wb) = (
-        get(&r, "statement_line_id")?.to_string(),
-        get(&r, "carrier")?.to_string(),
-        get(&r, "tracking_no")?.to_string(),
-    );
+    let [line, carrier, wb] = fields(&r, ["statement_line_id", "carrier", "tracking_no"])?;
     let u = p
         .modify(
             "carrier_statements",
@@ -680,10 +665,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     let rejected = "SELECT s.order_id AS key, s.tracking_no FROM shipments s JOIN orders o ON o.order_id = s.order_id \
                     WHERE o.is_cod AND s.status = 'returned'";
     let r = p.pick("cod_on_rejected", rejected).await?;
-    let (o, wb) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "tracking_no")?.to_string(),
-    );
+    let [o, wb] = fields(&r, ["key", "tracking_no"])?;
     let model = p
         .pick(
             "cod_model",
@@ -714,12 +696,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     let outs = "SELECT m.sku_id AS key, m.movement_id, m.warehouse_id, CAST(m.move_date AS VARCHAR) AS move_date \
                 FROM stock_movements m WHERE m.kind = 'out' AND m.ref_type = 'order'";
     let r = p.pick("movement_lost", outs).await?;
-    let (sku, mv, wh_id, day) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "movement_id")?.to_string(),
-        get(&r, "warehouse_id")?.to_string(),
-        get(&r, "move_date")?.to_string(),
-    );
+    let [sku, mv, wh_id, day] = fields(&r, ["key", "movement_id", "warehouse_id", "move_date"])?;
     let u = p.delete("stock_movements", &eq("movement_id", &mv)).await?;
     add(
         "movement_lost",
@@ -736,12 +713,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
                  CAST(s.snapshot_date + INTERVAL '1 day' AS VARCHAR) AS next_d FROM stock_snapshots s \
                  WHERE s.snapshot_date < (SELECT max(snapshot_date) FROM stock_snapshots)";
     let r = p.pick("negative_stock", snaps).await?;
-    let (sku, wh_id, day, next) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "warehouse_id")?.to_string(),
-        get(&r, "d")?.to_string(),
-        get(&r, "next_d")?.to_string(),
-    );
+    let [sku, wh_id, day, next] = fields(&r, ["key", "warehouse_id", "d", "next_d"])?;
     let pred = format!(
         "{} AND {} AND snapshot_date = DATE {}",
         eq("sku_id", &sku),
@@ -772,10 +744,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     // Purchasing.
     let bills = "SELECT po_line_id AS key, bill_line_id FROM supplier_bills";
     let r = p.pick("po_price", bills).await?;
-    let (line, bill) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "bill_line_id")?.to_string(),
-    );
+    let [line, bill] = fields(&r, ["key", "bill_line_id"])?;
     let u = p
         .modify(
             "supplier_bills",
@@ -791,10 +760,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("po_billed_rejects", bills).await?;
-    let (line, bill) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "bill_line_id")?.to_string(),
-    );
+    let [line, bill] = fields(&r, ["key", "bill_line_id"])?;
     let u = p
         .modify(
             "supplier_bills",
@@ -822,10 +788,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
             "SELECT po_line_id AS key, receipt_id FROM purchase_receipts",
         )
         .await?;
-    let (line, rc) = (
-        get(&r, "key")?.to_string(),
-        get(&r, "receipt_id")?.to_string(),
-    );
+    let [line, rc] = fields(&r, ["key", "receipt_id"])?;
     let u = p
         .modify(
             "purchase_receipts",
@@ -871,7 +834,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     let deducted = "SELECT concat(shop_id, '@', CAST(settle_date AS VARCHAR)) AS key, shop_id, CAST(settle_date AS VARCHAR) AS d \
                     FROM platform_bills WHERE kind = 'marketing'";
     let r = p.pick("marketing_amount", deducted).await?;
-    let (shop, day) = (get(&r, "shop_id")?.to_string(), get(&r, "d")?.to_string());
+    let [shop, day] = fields(&r, ["shop_id", "d"])?;
     let pred = format!(
         "{} AND kind = 'marketing' AND settle_date = DATE {}",
         eq("shop_id", &shop),
@@ -892,7 +855,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("marketing_not_deducted", deducted).await?;
-    let (shop, day) = (get(&r, "shop_id")?.to_string(), get(&r, "d")?.to_string());
+    let [shop, day] = fields(&r, ["shop_id", "d"])?;
     let pred = format!(
         "{} AND kind = 'marketing' AND settle_date = DATE {}",
         eq("shop_id", &shop),
@@ -907,7 +870,7 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     );
 
     let r = p.pick("marketing_no_expense", deducted).await?;
-    let (shop, day) = (get(&r, "shop_id")?.to_string(), get(&r, "d")?.to_string());
+    let [shop, day] = fields(&r, ["shop_id", "d"])?;
     let pred = format!(
         "{} AND paid_via_platform AND spend_date = DATE {}",
         eq("shop_id", &shop),

@@ -13,7 +13,7 @@ use arrow::datatypes::{Date32Type, Decimal128Type, TimestampMicrosecondType};
 
 use super::found::Found;
 use crate::error::{PipelineError, Result};
-use crate::rows::TableBuf;
+use crate::rows::{TableBuf, table_def};
 
 /// Where writes of the queue say they came from.
 pub(crate) const RECON_SOURCE: &str = "reconcile";
@@ -194,7 +194,7 @@ fn fen(v: i128) -> i64 {
 
 /// The rows as a `recon_breaks` batch.
 pub(crate) fn breaks_batch(rows: &[BreakRow]) -> Result<Option<RecordBatch>> {
-    let mut b = TableBuf::new(def("recon_breaks")?, RECON_SOURCE);
+    let mut b = TableBuf::new(table_def("recon_breaks")?, RECON_SOURCE);
     for r in rows {
         b.s(&r.break_id)
             .s(&r.check_name)
@@ -227,7 +227,7 @@ pub(crate) fn breaks_batch(rows: &[BreakRow]) -> Result<Option<RecordBatch>> {
 
 /// The events as a `recon_break_events` batch.
 pub(crate) fn events_batch(events: &[BreakEvent]) -> Result<Option<RecordBatch>> {
-    let mut b = TableBuf::new(def("recon_break_events")?, RECON_SOURCE);
+    let mut b = TableBuf::new(table_def("recon_break_events")?, RECON_SOURCE);
     for e in events {
         b.s(&e.break_id)
             .t(e.event_at)
@@ -242,31 +242,16 @@ pub(crate) fn events_batch(events: &[BreakEvent]) -> Result<Option<RecordBatch>>
     Ok(b.take())
 }
 
-fn def(name: &str) -> Result<&'static warehouse::schema::TableDef> {
-    warehouse::schema::table(name)
-        .ok_or_else(|| PipelineError::Internal(format!("no canonical table {name}")))
-}
-
 /// Reads `recon_breaks` rows (all columns, as written by [`breaks_batch`]).
 pub(crate) fn read_breaks(batches: &[RecordBatch]) -> Result<Vec<BreakRow>> {
     let mut out = Vec::new();
     for b in batches.iter().filter(|b| b.num_rows() > 0) {
-        let text = |n: &str| -> Result<Vec<Option<String>>> {
-            let c = b
-                .column_by_name(n)
-                .ok_or_else(|| PipelineError::Recon(format!("recon_breaks has no {n}")))?;
-            let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
-                .map_err(|e| PipelineError::Recon(format!("reading recon_breaks.{n}: {e}")))?;
-            let s = c.as_string::<i32>();
-            Ok((0..s.len())
-                .map(|i| s.is_valid(i).then(|| s.value(i).to_string()))
-                .collect())
-        };
         let col = |n: &str| {
             b.column_by_name(n)
                 .cloned()
                 .ok_or_else(|| PipelineError::Recon(format!("recon_breaks has no {n}")))
         };
+        let text = |n: &str| crate::rows::strings(col(n)?.as_ref());
         let money = |n: &str| -> Result<Vec<Option<i128>>> {
             let c = col(n)?;
             let d = c.as_primitive_opt::<Decimal128Type>().ok_or_else(|| {

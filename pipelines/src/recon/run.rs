@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Decimal128Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
+use warehouse::datafusion::prelude::SessionContext;
 use warehouse::{CommitTag, Warehouse, sql_text};
 
 use super::compile::{Period, compile};
@@ -14,7 +15,7 @@ use super::found::read_found;
 use super::queue::{self, BreakEvent, BreakRow, MergeCounts, RECON_SOURCE};
 use super::spec::CheckSpec;
 use crate::error::{PipelineError, Result};
-use crate::rows::TableBuf;
+use crate::rows::{TableBuf, table_def};
 
 /// What to run and against which clock.
 #[derive(Debug, Clone)]
@@ -118,18 +119,25 @@ fn select<'a>(specs: &'a [CheckSpec], names: &[String]) -> Result<Vec<&'a CheckS
         .collect()
 }
 
-/// The queue's rows of the given checks (all periods), by break id.
-async fn existing(wh: &Warehouse, checks: &[&CheckSpec]) -> Result<HashMap<String, BreakRow>> {
+/// The queue's rows of the given checks (all periods), by break id, read in the run's session.
+async fn existing(
+    ctx: &SessionContext,
+    checks: &[&CheckSpec],
+) -> Result<HashMap<String, BreakRow>> {
     let list = checks
         .iter()
         .map(|c| sql_text(&c.name))
         .collect::<Vec<_>>()
         .join(", ");
-    let batches = wh
-        .query(&format!(
+    let batches = ctx
+        .sql(&format!(
             "SELECT * FROM recon_breaks WHERE check_name IN ({list})"
         ))
-        .await?;
+        .await
+        .map_err(warehouse::WarehouseError::from)?
+        .collect()
+        .await
+        .map_err(warehouse::WarehouseError::from)?;
     Ok(queue::read_breaks(&batches)?
         .into_iter()
         .map(|b| (b.break_id.clone(), b))
@@ -148,11 +156,11 @@ pub async fn run(
     let started = now_us();
     let run_id = format!("run-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
     let ctx = wh.session().await?;
-    let mut old = existing(wh, &chosen).await?;
+    let mut old = existing(&ctx, &chosen).await?;
     let scope = opts.period;
     let in_scope = move |day: i32| scope.is_none_or(|p| p.contains(queue::date_of(day)));
     let (mut rows, mut events, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
-    let mut run_rows = TableBuf::new(def("recon_runs")?, RECON_SOURCE);
+    let mut run_rows = TableBuf::new(table_def("recon_runs")?, RECON_SOURCE);
     for spec in &chosen {
         progress(&spec.name);
         let check_started = now_us();
@@ -242,11 +250,6 @@ fn check_err(spec: &CheckSpec, e: &dyn std::fmt::Display) -> PipelineError {
 
 fn queue_day(d: NaiveDate) -> i32 {
     d.signed_duration_since(NaiveDate::default()).num_days() as i32
-}
-
-fn def(name: &str) -> Result<&'static warehouse::schema::TableDef> {
-    warehouse::schema::table(name)
-        .ok_or_else(|| PipelineError::Internal(format!("no canonical table {name}")))
 }
 
 /// What a person does with a break.
