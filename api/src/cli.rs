@@ -40,6 +40,14 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Purchase suggestions from the demand forecast; `forecast backtest` scores the model.
     Forecast(crate::commands::forecast::ForecastArgs),
+    /// Serve the HTTP API (entry forms, read-only SQL, metrics, reconciliation, connectors, jobs).
+    Serve(crate::commands::serve::ServeArgs),
+    /// API tokens: `token create --role R [--shops a,b]`, `token list`, `token revoke ID`.
+    #[command(subcommand)]
+    Token(crate::commands::serve::TokenCommand),
+    /// Web UI users: `user add NAME --role R [--shops a,b]` (password on stdin).
+    #[command(subcommand)]
+    User(crate::commands::serve::UserCommand),
     /// Named business metrics: `metrics list`, or `metrics NAME [--by shop,month] ...`.
     Metrics(MetricsArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.

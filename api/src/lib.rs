@@ -6,13 +6,21 @@
 //! - `commands`: one module per subcommand (`demo`, `query`, `import`, `tables`,
 //!   `connector`, `simulate`, `reconcile`, `metrics`, `marts`, `forecast`).
 //! - `output`: table / CSV / JSON rendering of Arrow batches.
-//!
-//! The HTTP server lives here too once it exists (see the API issue).
+//! - `server`: the axum HTTP server (`zhongtai serve`): state, flush loop, jobs, telemetry.
+//! - `routes`: the HTTP handlers and the OpenAPI document.
+//! - `auth`: tokens and sessions, roles and the permission matrix, shop scopes.
+//! - `forms`: entry forms as data: fields, validation, JSON schema, rows they write.
+//! - `store`: the API's SQLite state: journal (group commit), tokens, users, audit log.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod forms;
 pub mod output;
+pub mod routes;
+pub mod server;
+pub mod store;
 
 use cli::{Cli, Command};
 use config::{Config, Overrides};
@@ -37,5 +45,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchSql(a) => commands::bench_sql::run(&cfg, a).await,
         Command::Metrics(a) => commands::metrics::run(&cfg, a).await,
         Command::Forecast(a) => commands::forecast::run(&cfg, a).await,
+        Command::Serve(a) => commands::serve::serve(&cfg, a).await,
+        Command::Token(c) => commands::serve::token(&cfg, c).await,
+        Command::User(c) => commands::serve::user(&cfg, c).await,
     }
 }

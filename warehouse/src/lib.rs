@@ -16,6 +16,7 @@
 //! Invariants: every write is one Delta commit; money is `Decimal128(18,2)`; this crate never
 //! depends on `connectors`.
 
+mod assets;
 mod changes;
 mod conform;
 mod error;

@@ -132,3 +132,25 @@ impl Warehouse {
         Ok(out)
     }
 }
+
+impl Warehouse {
+    /// A session with only the named tables registered (cheaper than [`Warehouse::session`]
+    /// when a lookup needs one or two tables).
+    pub async fn session_of(&self, names: &[&str]) -> Result<SessionContext> {
+        let ctx = new_context();
+        for name in names {
+            self.def(name)?;
+            self.register(&ctx, name, None).await?;
+        }
+        Ok(ctx)
+    }
+
+    /// Every table registered in `ctx` (latest versions), for callers that bring their own
+    /// session configuration (memory limits, scoping).
+    pub async fn register_all(&self, ctx: &SessionContext) -> Result<()> {
+        for def in CATALOG {
+            self.register(ctx, def.name, None).await?;
+        }
+        Ok(())
+    }
+}

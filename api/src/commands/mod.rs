@@ -10,6 +10,7 @@ pub mod marts;
 pub mod metrics;
 pub mod query;
 pub mod reconcile;
+pub mod serve;
 pub mod simulate;
 pub mod tables;
 

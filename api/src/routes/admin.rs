@@ -1,0 +1,250 @@
+//! Who-am-I, login/logout (session cookie for the web UI), tokens, users and the audit log.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::roles::{Perm, Role};
+use crate::auth::{Principal, SESSION_COOKIE, cookie, require};
+use crate::server::error::ApiError;
+use crate::server::state::AppState;
+
+use super::forms::json_body;
+
+/// `GET /api/v1/me`.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Principal)), security(("bearer" = [])))]
+pub async fn me(Extension(p): Extension<Principal>) -> Json<Principal> {
+    Json(p)
+}
+
+/// Login body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/login`: sets an HttpOnly, SameSite=Strict session cookie.
+#[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = Login,
+    responses((status = 204, description = "Logged in; cookie set"), (status = 401, description = "Wrong username or password")))]
+pub async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let v = json_body(&headers, &body, 4096)?;
+    let l: Login = serde_json::from_value(v)
+        .map_err(|e| ApiError::invalid("(body)", format!("expected username and password: {e}")))?;
+    let Some(secret) = st.store.login(&l.username, &l.password).await? else {
+        st.store
+            .audit(
+                &format!("user:{}", l.username),
+                "login_failed",
+                "sessions",
+                None,
+                None,
+            )
+            .await?;
+        return Err(ApiError::Unauthenticated);
+    };
+    st.store
+        .audit(
+            &format!("user:{}", l.username),
+            "login",
+            "sessions",
+            None,
+            None,
+        )
+        .await?;
+    let c = format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        crate::store::principals::SESSION_SECS
+    );
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, c)]).into_response())
+}
+
+/// `POST /api/v1/logout`.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "auth", responses((status = 204, description = "Session closed")), security(("bearer" = [])))]
+pub async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if let Some(s) = cookie(&headers, SESSION_COOKIE) {
+        st.store.logout(&s).await?;
+    }
+    let c = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, c)]).into_response())
+}
+
+/// A token or user to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    /// Omit for every shop.
+    pub shops: Option<Vec<String>>,
+}
+
+fn check_shops(st: &AppState, shops: &Option<Vec<String>>) -> Result<(), ApiError> {
+    if let Some(list) = shops {
+        if list.is_empty() {
+            return Err(ApiError::invalid(
+                "shops",
+                "give at least one shop, or omit for all",
+            ));
+        }
+        for (i, s) in list.iter().enumerate() {
+            if !st.refs.contains(crate::forms::fields::RefKind::Shop, s) {
+                return Err(ApiError::invalid(
+                    &format!("shops[{i}]"),
+                    format!("unknown shop {s:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GET /api/v1/tokens`.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", responses((status = 200, body = [crate::store::principals::TokenInfo])), security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::Admin)?;
+    Ok(Json(json!({"tokens": st.store.list_tokens().await?})))
+}
+
+/// `POST /api/v1/tokens`: the secret is in this answer only.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewToken, responses((status = 201, description = "Created; the secret is shown once")), security(("bearer" = [])))]
+pub async fn create_token(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require(&p, Perm::Admin)?;
+    let v = json_body(&headers, &body, 8192)?;
+    let t: NewToken =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    if t.name.trim().is_empty() || t.name.len() > 100 {
+        return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
+    }
+    check_shops(&st, &t.shops)?;
+    let (id, secret) = st
+        .store
+        .create_token(&t.name, t.role, &t.shops, &p.id)
+        .await?;
+    let after = json!({"id": id, "name": t.name, "role": t.role, "shops": t.shops});
+    st.store
+        .audit(&p.id, "create", &format!("tokens/{id}"), None, Some(&after))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "token": secret, "role": t.role, "shops": t.shops})),
+    )
+        .into_response())
+}
+
+/// `DELETE /api/v1/tokens/{id}`.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such live token")), security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require(&p, Perm::Admin)?;
+    if !st.store.revoke_token(&id).await? {
+        return Err(ApiError::NotFound(format!("no live token {id:?}")));
+    }
+    st.store
+        .audit(&p.id, "revoke", &format!("tokens/{id}"), None, None)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A user to create or replace.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: Role,
+    pub shops: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/users`.
+#[utoipa::path(post, path = "/api/v1/users", tag = "auth", request_body = NewUser, responses((status = 201, description = "Saved")), security(("bearer" = [])))]
+pub async fn put_user(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require(&p, Perm::Admin)?;
+    let v = json_body(&headers, &body, 8192)?;
+    let u: NewUser =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    if u.username.is_empty()
+        || u.username.len() > 64
+        || !u
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(ApiError::invalid(
+            "username",
+            "must be 1 to 64 of letters, digits, . _ -",
+        ));
+    }
+    check_shops(&st, &u.shops)?;
+    st.store
+        .put_user(&u.username, &u.password, u.role, &u.shops)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ApiError::invalid("password", m),
+            other => other.into(),
+        })?;
+    let after = json!({"username": u.username, "role": u.role, "shops": u.shops});
+    st.store
+        .audit(
+            &p.id,
+            "put",
+            &format!("users/{}", u.username),
+            None,
+            Some(&after),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(after)).into_response())
+}
+
+/// Audit log paging.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this sequence number.
+    pub after: Option<i64>,
+    /// Only resources starting with this, e.g. `forms/payments`.
+    pub resource: Option<String>,
+    /// At most this many (default 100, max 1000).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit`.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "auth", params(AuditQuery), responses((status = 200, body = [crate::store::audit::AuditEntry])), security(("bearer" = [])))]
+pub async fn audit(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::Admin)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = st
+        .store
+        .audit_entries(q.after.unwrap_or(0), q.resource.as_deref(), limit)
+        .await?;
+    Ok(Json(json!({"entries": entries})))
+}

@@ -1,0 +1,439 @@
+//! Connectors and jobs over HTTP, plus health and Prometheus metrics.
+//!
+//! Connector secrets are write-only: `PUT /connectors/{name}/secrets` stores values for the
+//! env names a document references (in the API's SQLite file, mode 0600); no endpoint ever
+//! returns them, and listings show only whether each secret is set.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use pipelines::registry::{self, ConnectorDoc, Registry};
+use pipelines::sync::{SyncOptions, sync_stream};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row as _;
+
+use super::forms::json_body;
+use crate::auth::roles::Perm;
+use crate::auth::{Principal, require};
+use crate::server::error::ApiError;
+use crate::server::state::AppState;
+
+async fn secrets(st: &AppState) -> Result<HashMap<String, String>, ApiError> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS connector_secrets (env TEXT PRIMARY KEY, value TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL)")
+        .execute(&st.store.pool)
+        .await
+        .map_err(|e| ApiError::internal("preparing the secrets table", e))?;
+    let rows = sqlx::query("SELECT env, value FROM connector_secrets")
+        .fetch_all(&st.store.pool)
+        .await
+        .map_err(|e| ApiError::internal("reading connector secrets", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get("env"), r.get("value")))
+        .collect())
+}
+
+fn resolver(stored: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
+    move |k: &str| stored.get(k).cloned().or_else(|| crate::config::env_var(k))
+}
+
+fn reg(st: &AppState) -> Registry {
+    Registry::new(&st.data_dir)
+}
+
+/// `GET /api/v1/connectors`.
+#[utoipa::path(get, path = "/api/v1/connectors", tag = "connectors", responses((status = 200, description = "Registered connectors; secrets only as set / not set")), security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::ConnectorsRead)?;
+    let stored = secrets(&st).await?;
+    let docs = reg(&st)
+        .list()
+        .map_err(|e| ApiError::internal("listing connectors", e))?;
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            let sec: HashMap<&String, bool> = d
+                .secrets
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        k,
+                        stored.contains_key(&r.env) || crate::config::env_var(&r.env).is_some(),
+                    )
+                })
+                .collect();
+            json!({
+                "name": d.name, "kind": d.kind.as_str(), "description": d.description,
+                "schedule": d.schedule, "streams": registry::enabled_streams(d).unwrap_or_default(),
+                "secrets_set": sec,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"connectors": list})))
+}
+
+/// A connector document to register.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    /// The connector document (TOML), as in docs/connectors.md.
+    pub document: String,
+    /// Replace an existing connector of the same name.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// `POST /api/v1/connectors`.
+#[utoipa::path(post, path = "/api/v1/connectors", tag = "connectors", request_body = Register, responses((status = 201, description = "Registered"), (status = 422, description = "Invalid document")), security(("bearer" = [])))]
+pub async fn register(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require(&p, Perm::ConnectorsWrite)?;
+    let v = json_body(&headers, &body, 64 * 1024)?;
+    let r: Register =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let doc = ConnectorDoc::parse(&r.document, "request")
+        .map_err(|e| ApiError::invalid("document", e.to_string()))?;
+    registry::validate(&doc).map_err(|e| ApiError::invalid("document", e.to_string()))?;
+    reg(&st)
+        .add(&doc, r.replace)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
+    st.store
+        .audit(
+            &p.id,
+            "register",
+            &format!("connectors/{}", doc.name),
+            None,
+            Some(&json!({"document": r.document})),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": doc.name, "kind": doc.kind.as_str()})),
+    )
+        .into_response())
+}
+
+/// `PUT /api/v1/connectors/{name}/secrets`: `{"ENV_NAME": "value", ...}` for the env names
+/// the document references. Values are never returned.
+#[utoipa::path(put, path = "/api/v1/connectors/{name}/secrets", tag = "connectors", params(("name" = String, Path)),
+    request_body(content = Object, description = "env name -> secret value"),
+    responses((status = 204, description = "Stored"), (status = 422, description = "A name the document does not reference")), security(("bearer" = [])))]
+pub async fn put_secrets(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require(&p, Perm::ConnectorsWrite)?;
+    let doc = reg(&st)
+        .get(&name)
+        .map_err(|e| ApiError::NotFound(e.to_string()))?;
+    let v = json_body(&headers, &body, 64 * 1024)?;
+    let Value::Object(m) = v else {
+        return Err(ApiError::invalid(
+            "(body)",
+            "must be an object of env name to value",
+        ));
+    };
+    let _ = secrets(&st).await?;
+    for (k, val) in &m {
+        if !doc.secrets.values().any(|r| &r.env == k) {
+            return Err(ApiError::invalid(
+                k,
+                format!("connector {name} references no secret ${k}"),
+            ));
+        }
+        let Some(s) = val.as_str().filter(|s| !s.is_empty() && s.len() <= 4096) else {
+            return Err(ApiError::invalid(k, "must be text of 1 to 4096 characters"));
+        };
+        sqlx::query("INSERT INTO connector_secrets (env, value, set_by, set_at) VALUES (?, ?, ?, ?) ON CONFLICT (env) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at")
+            .bind(k)
+            .bind(s)
+            .bind(&p.id)
+            .bind(crate::store::now_text())
+            .execute(&st.store.pool)
+            .await
+            .map_err(|e| ApiError::internal("storing a secret", e))?;
+    }
+    let names: Vec<&String> = m.keys().collect();
+    st.store
+        .audit(
+            &p.id,
+            "set_secrets",
+            &format!("connectors/{name}"),
+            None,
+            Some(&json!({"names": names})),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/v1/connectors/{name}/test`: fetches the first page of the last hour of each stream.
+#[utoipa::path(post, path = "/api/v1/connectors/{name}/test", tag = "connectors", params(("name" = String, Path)), responses((status = 200, description = "Per stream: ok or the error")), security(("bearer" = [])))]
+pub async fn test(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::ConnectorsWrite)?;
+    let r = reg(&st);
+    let doc = r
+        .get(&name)
+        .map_err(|e| ApiError::NotFound(e.to_string()))?;
+    let env = resolver(secrets(&st).await?);
+    let streams = registry::build(&doc, &env, r.tokens(&doc.name), &[])
+        .map_err(|e| ApiError::invalid("connector", e.to_string()))?;
+    let to = shanghai_now();
+    let from = to - chrono::Duration::hours(1);
+    let mut out = Vec::new();
+    for s in streams {
+        out.push(match s.page(from, to, None).await {
+            Ok(pg) => json!({"stream": s.name(), "ok": true, "records": pg.rows.len()}),
+            Err(e) => json!({"stream": s.name(), "ok": false, "error": e.to_string()}),
+        });
+    }
+    Ok(Json(json!({"connector": name, "streams": out})))
+}
+
+fn shanghai_now() -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let t = chrono::Utc::now()
+        .with_timezone(&warehouse::schema::BUSINESS_TZ)
+        .naive_local();
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// Syncs every enabled stream of a connector (the `sync` job).
+pub async fn sync(st: &AppState, name: &str, days: i64) -> Result<Value, String> {
+    let r = reg(st);
+    let doc = r.get(name).map_err(|e| e.to_string())?;
+    let _lock = r.lock(&doc.name).map_err(|e| e.to_string())?;
+    let env = resolver(secrets(st).await.map_err(|e| format!("{e:?}"))?);
+    let streams =
+        registry::build(&doc, &env, r.tokens(&doc.name), &[]).map_err(|e| e.to_string())?;
+    let to = shanghai_now();
+    let from = doc
+        .start_date
+        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        .unwrap_or(to - chrono::Duration::days(days));
+    let opts = SyncOptions::new(from, to);
+    let mut out = Vec::new();
+    for s in &streams {
+        let rep = sync_stream(&st.wh, &doc.name, s, &opts, &|_| {})
+            .await
+            .map_err(|e| format!("stream {}: {e}", s.name()))?;
+        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "windows": rep.windows}));
+    }
+    pipelines::marts::refresh_all(&st.wh)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({"connector": name, "streams": out}))
+}
+
+/// A job to start.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    /// reconcile | marts | flush | sync
+    pub kind: String,
+    /// For reconcile: a run request (checks, period, as_of). For sync: {"connector": NAME, "days": N}.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub args: Value,
+}
+
+/// `GET /api/v1/jobs`.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", responses((status = 200, description = "Recent jobs, newest first")), security(("bearer" = [])))]
+pub async fn list_jobs(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::JobsRead)?;
+    Ok(Json(json!({"jobs": st.jobs.list()})))
+}
+
+/// `GET /api/v1/jobs/{id}`.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)), responses((status = 200, body = crate::server::jobs::JobInfo), (status = 404, description = "No such job")), security(("bearer" = [])))]
+pub async fn get_job(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::JobsRead)?;
+    let j = st
+        .jobs
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no job {id:?}")))?;
+    Ok(Json(json!(j)))
+}
+
+/// `POST /api/v1/jobs`: starts a job; answers 202 with its id at once.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJob, responses((status = 202, body = crate::server::jobs::JobInfo), (status = 422, description = "Unknown kind or bad arguments")), security(("bearer" = [])))]
+pub async fn start_job(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let v = json_body(&headers, &body, 16 * 1024)?;
+    let j: NewJob =
+        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    match j.kind.as_str() {
+        "reconcile" => require(&p, Perm::ReconAct)?,
+        "marts" | "flush" | "sync" => require(&p, Perm::JobsRun)?,
+        other => {
+            return Err(ApiError::invalid(
+                "kind",
+                format!(
+                    "must be one of {}, got {other:?}",
+                    crate::server::jobs::KINDS.join(", ")
+                ),
+            ));
+        }
+    }
+    if p.shops.is_some() {
+        return Err(ApiError::Forbidden(
+            "jobs act on every shop; shop-scoped callers cannot start them".into(),
+        ));
+    }
+    let run_req: Option<super::analytics::RunRequest> = if j.kind == "reconcile" {
+        let a = if j.args.is_null() {
+            json!({})
+        } else {
+            j.args.clone()
+        };
+        Some(serde_json::from_value(a).map_err(|e| ApiError::invalid("args", e.to_string()))?)
+    } else {
+        None
+    };
+    let connector = if j.kind == "sync" {
+        let n = j
+            .args
+            .get("connector")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::invalid("args.connector", "is required"))?;
+        reg(&st)
+            .get(n)
+            .map_err(|e| ApiError::invalid("args.connector", e.to_string()))?;
+        Some(n.to_string())
+    } else {
+        None
+    };
+    let info = st.jobs.start(&j.kind, j.args.clone(), &p.id);
+    st.store
+        .audit(
+            &p.id,
+            "start",
+            &format!("jobs/{}", info.id),
+            None,
+            Some(&json!({"kind": j.kind, "args": j.args})),
+        )
+        .await?;
+    let st2 = st.clone();
+    let id = info.id.clone();
+    let kind = j.kind.clone();
+    let days = j
+        .args
+        .get("days")
+        .and_then(Value::as_i64)
+        .unwrap_or(30)
+        .clamp(1, 3650);
+    tokio::spawn(async move {
+        let r: Result<Value, String> = match kind.as_str() {
+            "reconcile" => {
+                match super::analytics::run_checks(&st2, &run_req.unwrap_or_default()).await {
+                    Ok(rep) => Ok(
+                        json!({"run_id": rep.run_id, "checks": rep.checks.iter().map(|c| json!({"check": c.check, "open_after": c.open_after})).collect::<Vec<_>>()}),
+                    ),
+                    Err(e) => Err(format!("{e:?}")),
+                }
+            }
+            "marts" => pipelines::marts::refresh_all(&st2.wh)
+                .await
+                .map(|r| json!({"marts": r.len()}))
+                .map_err(|e| e.to_string()),
+            "flush" => crate::server::flush::flush_once(&st2.wh, &st2.store, &st2.pending)
+                .await
+                .map(|r| json!(r))
+                .map_err(|e| e.to_string()),
+            _ => sync(&st2, connector.as_deref().unwrap_or_default(), days).await,
+        };
+        st2.jobs.finish(&id, r);
+    });
+    Ok((StatusCode::ACCEPTED, Json(json!(info))).into_response())
+}
+
+/// `GET /healthz`: liveness and the flush lag (public, no data).
+pub async fn healthz(State(st): State<AppState>) -> Json<Value> {
+    let head = crate::server::flush::journal_head(&st.store)
+        .await
+        .unwrap_or(-1);
+    let (done, err) = st
+        .flush
+        .lock()
+        .map(|s| (s.through_seq, s.last_error.clone()))
+        .unwrap_or((0, None));
+    Json(
+        json!({"status": if err.is_none() { "ok" } else { "degraded" }, "journal_head": head, "flushed_through": done, "flush_error": err.is_some()}),
+    )
+}
+
+/// `GET /metrics`: Prometheus text (any authenticated caller).
+pub async fn prometheus(
+    State(st): State<AppState>,
+    Extension(_p): Extension<Principal>,
+) -> Response {
+    let head = crate::server::flush::journal_head(&st.store)
+        .await
+        .unwrap_or(0) as f64;
+    let done = st.flush.lock().map(|s| s.through_seq).unwrap_or(0) as f64;
+    let text = st.telemetry.render(&[
+        (
+            "zhongtai_journal_head_seq",
+            "Highest journal sequence number.",
+            head,
+        ),
+        (
+            "zhongtai_journal_flushed_seq",
+            "Journal sequence number flushed into the lake.",
+            done,
+        ),
+        (
+            "zhongtai_journal_pending_rows",
+            "Rows accepted and not yet in the lake.",
+            st.pending.len() as f64,
+        ),
+    ]);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// `POST /api/v1/flush`: flushes the journal into the lake now (admin).
+#[utoipa::path(post, path = "/api/v1/flush", tag = "jobs", responses((status = 200, description = "What was flushed")), security(("bearer" = [])))]
+pub async fn flush_now(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    require(&p, Perm::Admin)?;
+    let r = crate::server::flush::flush_once(&st.wh, &st.store, &st.pending)
+        .await
+        .map_err(|e| ApiError::internal("flushing the journal", e))?;
+    if let Ok(mut s) = st.flush.lock() {
+        s.through_seq = s.through_seq.max(r.through_seq);
+    }
+    let _ = Arc::clone(&st.refs);
+    Ok(Json(json!(r)))
+}

@@ -1,0 +1,196 @@
+//! The HTTP server: `zhongtai serve`.
+//!
+//! Startup: open the lake and the state store, flush any journal entries a previous process
+//! left (so the lake is complete before requests arrive), load reference ids, start the
+//! journal writer and the flush loop, then serve until Ctrl-C / SIGTERM. Shutdown stops
+//! accepting, lets requests finish, and flushes the journal one last time.
+//!
+//! Codemap: `state` (shared handles), `error` (JSON errors), `flush` (journal → lake),
+//! `jobs` (triggered work), `telemetry` (Prometheus). Routes are in `crate::routes`.
+
+pub mod error;
+pub mod flush;
+pub mod jobs;
+pub mod state;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use warehouse::Warehouse;
+
+use crate::forms::lookup::Pending;
+use crate::forms::refs::Refs;
+use crate::store::Store;
+use crate::store::journal::Journal;
+use state::{AppState, QueryLimits};
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    /// How often the journal is flushed into the lake.
+    pub flush_every: Duration,
+    pub limits: QueryLimits,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            flush_every: Duration::from_millis(1000),
+            limits: QueryLimits::default(),
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("opening the lake: {0}")]
+    Lake(#[from] warehouse::WarehouseError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("flushing the journal: {0}")]
+    Flush(#[from] flush::FlushError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Starts the server; it runs until [`Running::shutdown`] or the process is signalled.
+pub async fn start(
+    wh: Warehouse,
+    data_dir: PathBuf,
+    opts: ServeOptions,
+) -> Result<Running, ServeError> {
+    let wh = Arc::new(wh);
+    let store = Store::open(&data_dir.join("api.db")).await?;
+    let pending = Arc::new(Pending::default());
+    let recovered = flush::flush_once(&wh, &store, &pending).await?;
+    if recovered.entries > 0 {
+        tracing::info!(
+            entries = recovered.entries,
+            "flushed journal entries left by the previous run"
+        );
+    }
+    let refs = Arc::new(Refs::default());
+    refs.refresh(&wh).await?;
+    let journal = Journal::start(&store, Arc::clone(&pending), Arc::clone(&refs)).await?;
+    let status = Arc::new(Mutex::new(flush::FlushStatus {
+        through_seq: recovered.through_seq,
+        ..Default::default()
+    }));
+    let st = AppState {
+        wh: Arc::clone(&wh),
+        store: store.clone(),
+        journal,
+        pending: Arc::clone(&pending),
+        refs: Arc::clone(&refs),
+        flush: Arc::clone(&status),
+        data_dir,
+        query_slots: Arc::new(Semaphore::new(opts.limits.concurrent.max(1))),
+        limits: opts.limits.clone(),
+        telemetry: Arc::default(),
+        jobs: jobs::Jobs::default(),
+        openapi: Arc::new(crate::routes::openapi()),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let flusher = tokio::spawn(flush::run_loop(
+        Arc::clone(&wh),
+        store.clone(),
+        Arc::clone(&pending),
+        Arc::clone(&refs),
+        Arc::clone(&status),
+        opts.flush_every,
+        stop_rx.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: opts.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServeError::Serve)?;
+    let app = crate::routes::router(st.clone());
+    let mut stop_http = stop_rx.clone();
+    let st_final = st.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_http.changed().await;
+            })
+            .await
+            .map_err(ServeError::Serve)?;
+        let _ = flusher.await;
+        // Everything acknowledged goes into the lake before the process ends.
+        let r = flush::flush_once(&st_final.wh, &st_final.store, &st_final.pending).await?;
+        tracing::info!(entries = r.entries, "final flush on shutdown");
+        Ok(())
+    });
+    Ok(Running {
+        addr,
+        state: st,
+        stop: stop_tx,
+        task,
+    })
+}
+
+impl Running {
+    /// Stops accepting, finishes requests, flushes, and waits.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+
+    /// Waits for the server to end (after a shutdown signal).
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(ServeError::Serve(std::io::Error::other(e.to_string()))),
+        }
+    }
+
+    /// A sender that stops the server when `true` is sent.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn signalled() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,56 @@
+//! What every handler shares.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+use warehouse::Warehouse;
+
+use super::flush::FlushStatus;
+use super::jobs::Jobs;
+use super::telemetry::Telemetry;
+use crate::forms::lookup::Pending;
+use crate::forms::refs::Refs;
+use crate::store::Store;
+use crate::store::journal::Journal;
+
+/// Limits of the read-only SQL endpoint.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    /// Memory one query may use (DataFusion memory pool), bytes.
+    pub memory_bytes: usize,
+    /// Wall-clock time one query may run.
+    pub timeout: std::time::Duration,
+    /// Rows one answer may hold.
+    pub max_rows: usize,
+    /// Queries running at once; more wait.
+    pub concurrent: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 512 << 20,
+            timeout: std::time::Duration::from_secs(30),
+            max_rows: 1_000_000,
+            concurrent: 2,
+        }
+    }
+}
+
+/// Shared server state (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub wh: Arc<Warehouse>,
+    pub store: Store,
+    pub journal: Journal,
+    pub pending: Arc<Pending>,
+    pub refs: Arc<Refs>,
+    pub flush: Arc<Mutex<FlushStatus>>,
+    pub data_dir: PathBuf,
+    pub limits: QueryLimits,
+    pub query_slots: Arc<Semaphore>,
+    pub telemetry: Arc<Telemetry>,
+    pub jobs: Jobs,
+    pub openapi: Arc<serde_json::Value>,
+}

@@ -1,0 +1,229 @@
+//! API tokens, users and login sessions. Only hashes are stored: SHA-256 for tokens and
+//! session ids (random, high entropy), argon2id for passwords.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use serde::Serialize;
+use sqlx::Row as _;
+
+use super::{Store, StoreError, hash_secret, new_secret, now_text, sql};
+use crate::auth::roles::Role;
+
+/// Who is calling, with what role and which shops.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Principal {
+    /// `token:<id>` or `user:<name>`: what the audit log records.
+    pub id: String,
+    pub role: Role,
+    /// `None`: every shop. `Some`: only these shops.
+    pub shops: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// Whether rows of `shop` are visible and writable.
+    pub fn sees_shop(&self, shop: &str) -> bool {
+        self.shops
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == shop))
+    }
+}
+
+/// A token as listed (never its secret).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub shops: Option<Vec<String>>,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// Session lifetime.
+pub const SESSION_SECS: i64 = 12 * 3600;
+
+fn shops_text(shops: &Option<Vec<String>>) -> Option<String> {
+    shops.as_ref().map(|s| s.join(","))
+}
+
+fn shops_parse(s: Option<String>) -> Option<Vec<String>> {
+    s.map(|t| {
+        t.split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+impl Store {
+    /// Creates a token; returns its id and the secret, shown once.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        shops: &Option<Vec<String>>,
+        created_by: &str,
+    ) -> Result<(String, String), StoreError> {
+        let secret = new_secret("zt_");
+        let id = format!("tok_{}", &hash_secret(&secret)[..12]);
+        sqlx::query("INSERT INTO tokens (id, name, hash, role, shops, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(hash_secret(&secret))
+            .bind(role.as_str())
+            .bind(shops_text(shops))
+            .bind(created_by)
+            .bind(now_text())
+            .execute(&self.pool)
+            .await
+            .map_err(sql("creating a token"))?;
+        Ok((id, secret))
+    }
+
+    /// The principal of a bearer token, if it is known and not revoked.
+    pub async fn token_principal(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, role, shops FROM tokens WHERE hash = ? AND revoked_at IS NULL")
+                .bind(hash_secret(secret))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sql("checking a token"))?;
+        Ok(row.and_then(|r| {
+            let role = Role::parse(r.get::<String, _>("role").as_str())?;
+            Some(Principal {
+                id: format!("token:{}", r.get::<String, _>("id")),
+                role,
+                shops: shops_parse(r.get("shops")),
+            })
+        }))
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, role, shops, created_by, created_at, revoked_at FROM tokens ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql("listing tokens"))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(TokenInfo {
+                    id: r.get("id"),
+                    name: r.get("name"),
+                    role: Role::parse(r.get::<String, _>("role").as_str())?,
+                    shops: shops_parse(r.get("shops")),
+                    created_by: r.get("created_by"),
+                    created_at: r.get("created_at"),
+                    revoked_at: r.get("revoked_at"),
+                })
+            })
+            .collect())
+    }
+
+    /// Revokes a token; `false` when there is no such live token.
+    pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
+        let r = sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now_text())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql("revoking a token"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Creates or replaces a user with an argon2id password hash.
+    pub async fn put_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        shops: &Option<Vec<String>>,
+    ) -> Result<(), StoreError> {
+        if password.chars().count() < 10 {
+            return Err(StoreError::Invalid(
+                "password must be at least 10 characters".into(),
+            ));
+        }
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes())
+            .map_err(|e| StoreError::Invalid(format!("hashing the password: {e}")))?
+            .to_string();
+        sqlx::query("INSERT INTO users (username, password_hash, role, shops, created_at) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, shops = excluded.shops, disabled = 0")
+            .bind(username)
+            .bind(hash)
+            .bind(role.as_str())
+            .bind(shops_text(shops))
+            .bind(now_text())
+            .execute(&self.pool)
+            .await
+            .map_err(sql("saving a user"))?;
+        Ok(())
+    }
+
+    /// Checks a password; on success opens a session and returns its secret.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT password_hash FROM users WHERE username = ? AND disabled = 0")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(sql("reading a user"))?;
+        let Some(row) = row else {
+            // Same work as a real check, so timing does not reveal which usernames exist.
+            let _ = Argon2::default().hash_password(password.as_bytes());
+            return Ok(None);
+        };
+        let stored: String = row.get("password_hash");
+        if Argon2::default()
+            .verify_password(password.as_bytes(), stored.as_str())
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let secret = new_secret("zs_");
+        let expires = chrono::Utc::now().timestamp() + SESSION_SECS;
+        sqlx::query("INSERT INTO sessions (hash, username, expires_at) VALUES (?, ?, ?)")
+            .bind(hash_secret(&secret))
+            .bind(username)
+            .bind(expires)
+            .execute(&self.pool)
+            .await
+            .map_err(sql("opening a session"))?;
+        Ok(Some(secret))
+    }
+
+    /// The principal of a live session.
+    pub async fn session_principal(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
+        let row = sqlx::query(
+            "SELECT u.username, u.role, u.shops FROM sessions s JOIN users u ON u.username = s.username
+             WHERE s.hash = ? AND s.expires_at > ? AND u.disabled = 0",
+        )
+        .bind(hash_secret(secret))
+        .bind(chrono::Utc::now().timestamp())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(sql("checking a session"))?;
+        Ok(row.and_then(|r| {
+            Some(Principal {
+                id: format!("user:{}", r.get::<String, _>("username")),
+                role: Role::parse(r.get::<String, _>("role").as_str())?,
+                shops: shops_parse(r.get("shops")),
+            })
+        }))
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, secret: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE hash = ?")
+            .bind(hash_secret(secret))
+            .execute(&self.pool)
+            .await
+            .map_err(sql("closing a session"))?;
+        Ok(())
+    }
+}
