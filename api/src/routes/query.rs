@@ -195,7 +195,14 @@ pub async fn run_limited(
     let abort = task.abort_handle();
     match tokio::time::timeout(limit, task).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(ApiError::internal("running a query", e)),
+        Ok(Err(e)) => {
+            // A panic inside the engine on a pathological query (e.g. a string beyond Arrow's
+            // 2 GiB offsets): the task is gone, the server is fine; say the query was stopped.
+            tracing::error!(error = %e, "a query task failed");
+            Err(ApiError::Limit(
+                "the query was stopped: it exceeded an engine limit (e.g. a value larger than 2 GiB)".into(),
+            ))
+        }
         Err(_) => {
             abort.abort();
             Err(ApiError::Limit(format!(
