@@ -29,13 +29,13 @@ impl Warehouse {
             .root()
             .join(&format!("_assets/{rel}"))
             .map_err(|e| bad(e.to_string()))?;
-        if let Ok(p) = url.to_file_path() {
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir).map_err(|source| WarehouseError::Io {
-                    op: "creating the assets folder",
-                    source,
-                })?;
-            }
+        if let Ok(p) = url.to_file_path()
+            && let Some(dir) = p.parent()
+        {
+            std::fs::create_dir_all(dir).map_err(|source| WarehouseError::Io {
+                op: "creating the assets folder",
+                source,
+            })?;
         }
         let (store, path) = object_store::parse_url_opts(&url, loc.storage_options.iter())
             .map_err(|e| bad(e.to_string()))?;

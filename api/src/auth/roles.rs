@@ -173,3 +173,18 @@ pub fn matrix_markdown() -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docs_show_the_permission_matrix_the_code_enforces() {
+        let doc = include_str!("../../../docs/api.md");
+        assert!(
+            doc.contains(&matrix_markdown()),
+            "docs/api.md is out of date; its matrix must be:\n{}",
+            matrix_markdown()
+        );
+    }
+}

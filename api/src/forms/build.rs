@@ -312,13 +312,13 @@ pub async fn build(
                     format!("{end} is before start_date {start}"),
                 ));
             }
-            if let Some(p) = s(rec, "peak_date") {
-                if p < start.as_str() || p > end.as_str() {
-                    return Err(invalid(
-                        "peak_date",
-                        format!("{p} is outside {start}..{end}"),
-                    ));
-                }
+            if let Some(p) = s(rec, "peak_date")
+                && (p < start.as_str() || p > end.as_str())
+            {
+                return Err(invalid(
+                    "peak_date",
+                    format!("{p} is outside {start}..{end}"),
+                ));
             }
             b.refs.push((RefKind::Campaign, key.clone(), key.clone()));
             b.tables.push((
@@ -858,13 +858,13 @@ async fn product(
                 format!("{id:?} repeats"),
             ));
         }
-        if let Some(spu) = sku_owner(ctx, &id).await? {
-            if spu != key {
-                return Err(invalid(
-                    &format!("skus[{i}].sku_id"),
-                    format!("{id:?} belongs to product {spu:?}"),
-                ));
-            }
+        if let Some(spu) = sku_owner(ctx, &id).await?
+            && spu != key
+        {
+            return Err(invalid(
+                &format!("skus[{i}].sku_id"),
+                format!("{id:?} belongs to product {spu:?}"),
+            ));
         }
         let attrs = match l.get("attributes") {
             Some(v @ Value::Object(_)) => Value::from(v.to_string()),

@@ -111,7 +111,7 @@ impl Field {
 }
 
 /// Largest money magnitude accepted: 15 significant digits, where a JSON number is exact.
-const MONEY_MAX_FEN: i128 = 999_999_999_999_99;
+const MONEY_MAX_FEN: i128 = 99_999_999_999_999;
 
 /// Validates one value; `Err` is the reason, without the field name (the caller adds it).
 pub fn check(ty: Ty, v: &Value) -> Result<Value, String> {

@@ -205,12 +205,11 @@ impl Lookup<'_> {
         let batches = ctx.sql(&sql).await?.collect().await?;
         let mut n = 0;
         for b in &batches {
-            if b.num_rows() > 0 {
-                if let Some(a) = b.column(0).as_primitive_opt::<Int64Type>() {
-                    if a.is_valid(0) {
-                        n = a.value(0);
-                    }
-                }
+            if b.num_rows() > 0
+                && let Some(a) = b.column(0).as_primitive_opt::<Int64Type>()
+                && a.is_valid(0)
+            {
+                n = a.value(0);
             }
         }
         let (pending, _) = self.pending.rows_where("stock_movements", "sku_id", sku);

@@ -108,27 +108,26 @@ fn object(
                 }
                 ty => match check(ty, v) {
                     Ok(norm) => {
-                        if let (Some(kind), Some(id)) = (f.refs, norm.as_str()) {
-                            if !refs.contains(kind, id) {
-                                errs.push(FieldError::new(
-                                    path,
-                                    format!("unknown {} {id:?}", kind.noun()),
-                                ));
-                                continue;
-                            }
+                        if let (Some(kind), Some(id)) = (f.refs, norm.as_str())
+                            && !refs.contains(kind, id)
+                        {
+                            errs.push(FieldError::new(
+                                path,
+                                format!("unknown {} {id:?}", kind.noun()),
+                            ));
+                            continue;
                         }
-                        if let (Some(kind), Value::Array(ids)) = (f.refs, &norm) {
-                            if let Some(bad) = ids
+                        if let (Some(kind), Value::Array(ids)) = (f.refs, &norm)
+                            && let Some(bad) = ids
                                 .iter()
                                 .filter_map(Value::as_str)
                                 .find(|id| !refs.contains(kind, id))
-                            {
-                                errs.push(FieldError::new(
-                                    path,
-                                    format!("unknown {} {bad:?}", kind.noun()),
-                                ));
-                                continue;
-                            }
+                        {
+                            errs.push(FieldError::new(
+                                path,
+                                format!("unknown {} {bad:?}", kind.noun()),
+                            ));
+                            continue;
                         }
                         out.insert(f.name.to_string(), norm);
                     }

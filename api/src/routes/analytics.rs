@@ -340,7 +340,7 @@ pub async fn act(
     let before = visible
         .iter()
         .find(|b| b.num_rows() > 0)
-        .map(|b| pipelines_status(b))
+        .map(pipelines_status)
         .ok_or_else(|| ApiError::NotFound(format!("no break {id:?}")))?;
     let row = recon::act(&st.wh, &id, action, &note, &p.id)
         .await

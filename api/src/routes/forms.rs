@@ -176,10 +176,10 @@ async fn submit(
     check_scope_of_input(&p, f, &rec, &st)?;
     if let Some(id) = &id {
         // A correction must stay in the caller's shops, before and after.
-        if let Some(shop) = recorded_shop(&st, f.name, id).await? {
-            if !p.sees_shop(&shop) {
-                return Err(ApiError::NotFound(format!("no {} record {id:?}", f.name)));
-            }
+        if let Some(shop) = recorded_shop(&st, f.name, id).await?
+            && !p.sees_shop(&shop)
+        {
+            return Err(ApiError::NotFound(format!("no {} record {id:?}", f.name)));
         }
     }
     let ctx = Ctx {
@@ -262,24 +262,24 @@ fn check_scope_of_input(
     rec: &serde_json::Map<String, Value>,
     st: &AppState,
 ) -> Result<(), ApiError> {
-    if let Some(shop) = rec.get("shop_id").and_then(Value::as_str) {
-        if !p.sees_shop(shop) {
-            return Err(ApiError::invalid(
-                "shop_id",
-                format!("shop {shop:?} is outside this caller's shops"),
-            ));
-        }
+    if let Some(shop) = rec.get("shop_id").and_then(Value::as_str)
+        && !p.sees_shop(shop)
+    {
+        return Err(ApiError::invalid(
+            "shop_id",
+            format!("shop {shop:?} is outside this caller's shops"),
+        ));
     }
-    if f.field("order_id").is_some() {
-        if let Some(o) = rec.get("order_id").and_then(Value::as_str) {
-            let shop = st.refs.get(crate::forms::fields::RefKind::Order, o);
-            if shop.is_some_and(|s| !p.sees_shop(&s)) {
-                // Same answer as a missing order: a scoped caller learns nothing of others.
-                return Err(ApiError::invalid(
-                    "order_id",
-                    format!("unknown order {o:?}"),
-                ));
-            }
+    if f.field("order_id").is_some()
+        && let Some(o) = rec.get("order_id").and_then(Value::as_str)
+    {
+        let shop = st.refs.get(crate::forms::fields::RefKind::Order, o);
+        if shop.is_some_and(|s| !p.sees_shop(&s)) {
+            // Same answer as a missing order: a scoped caller learns nothing of others.
+            return Err(ApiError::invalid(
+                "order_id",
+                format!("unknown order {o:?}"),
+            ));
         }
     }
     Ok(())

@@ -201,10 +201,10 @@ pub async fn flush_once(
     for t in form_tables() {
         pending.trim(t, last);
     }
-    if by_table.contains_key("orders") || by_table.contains_key("order_items") {
-        if let Err(e) = pipelines::marts::refresh_all(wh).await {
-            tracing::warn!(error = %e, "refreshing marts after a form flush");
-        }
+    if (by_table.contains_key("orders") || by_table.contains_key("order_items"))
+        && let Err(e) = pipelines::marts::refresh_all(wh).await
+    {
+        tracing::warn!(error = %e, "refreshing marts after a form flush");
     }
     report.through_seq = last;
     report.millis = started.elapsed().as_millis();
