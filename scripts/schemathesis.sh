@@ -13,7 +13,15 @@ if ! "$PYTHON" -c 'import schemathesis' 2>/dev/null; then
 fi
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -f "$work/serve.err" ]; then
+    echo "schemathesis: failed; the server's log (last 40 lines):" >&2
+    tail -n 40 "$work/serve.err" >&2
+  fi
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  rm -rf "$work"
+}
 trap cleanup EXIT
 "$BIN" --data-dir "$work" demo --orders 400 --skus 30 --days 15 --direct --end-date 2026-11-20 >/dev/null 2>&1
 token=$("$BIN" --data-dir "$work" token create --role admin 2>/dev/null)

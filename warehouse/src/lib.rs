@@ -12,11 +12,15 @@
 //! - `conform`: fits incoming batches to a table's schema or says why not.
 //! - `session`: the DataFusion `SessionContext` with every table registered.
 //! - `changes`: files and values changed between two versions (for incremental marts).
+//! - `write_lock`: one writer per table in a process, and the epoch that counts its writes.
+//! - `cache`: [`TableCache`], loaded tables kept between queries and refreshed incrementally.
+//! - `assets`: files (brand logos) stored beside the tables.
 //!
 //! Invariants: every write is one Delta commit; money is `Decimal128(18,2)`; this crate never
 //! depends on `connectors`.
 
 mod assets;
+mod cache;
 mod changes;
 mod conform;
 mod error;
@@ -25,7 +29,9 @@ mod location;
 pub mod schema;
 mod session;
 mod write;
+mod write_lock;
 
+pub use cache::TableCache;
 pub use conform::{conform, conform_to};
 pub use error::{Result, WarehouseError};
 pub use lake::{TableInfo, Warehouse};

@@ -55,6 +55,15 @@ impl Warehouse {
             Some(v) => self.table_at(name, v).await?,
             None => self.table(name).await?,
         };
+        Self::register_loaded(ctx, name, &t).await
+    }
+
+    /// Registers an already loaded table in `ctx` under `name`.
+    pub(crate) async fn register_loaded(
+        ctx: &SessionContext,
+        name: &str,
+        t: &deltalake::DeltaTable,
+    ) -> Result<()> {
         t.update_datafusion_session(&ctx.state())
             .map_err(WarehouseError::delta("registering", name))?;
         let provider = t.table_provider().await.map_err(|e| {
@@ -143,14 +152,5 @@ impl Warehouse {
             self.register(&ctx, name, None).await?;
         }
         Ok(ctx)
-    }
-
-    /// Every table registered in `ctx` (latest versions), for callers that bring their own
-    /// session configuration (memory limits, scoping).
-    pub async fn register_all(&self, ctx: &SessionContext) -> Result<()> {
-        for def in CATALOG {
-            self.register(ctx, def.name, None).await?;
-        }
-        Ok(())
     }
 }

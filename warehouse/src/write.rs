@@ -25,6 +25,7 @@ use crate::conform::conform;
 use crate::error::{Result, WarehouseError};
 use crate::lake::Warehouse;
 use crate::schema::TableDef;
+use crate::write_lock::{self, WriteGuard};
 
 /// Rows per Parquet row group: small enough to bound memory with many tables open at once.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -75,6 +76,8 @@ pub struct Appender {
     table: DeltaTable,
     writer: RecordBatchWriter,
     rows: u64,
+    /// This table's write lock, held until the commit (or until dropped uncommitted).
+    _lock: WriteGuard,
 }
 
 impl std::fmt::Debug for Appender {
@@ -129,8 +132,20 @@ impl Appender {
 }
 
 impl Warehouse {
-    /// Starts a streaming append to `table`.
+    /// Waits until no other writer in this process is writing `table`.
+    async fn write_lock(&self, table: &str) -> Result<WriteGuard> {
+        self.def(table)?;
+        Ok(write_lock::lock(self.location().table_url(table).as_str()).await)
+    }
+
+    /// Starts a streaming append to `table`. Other writers of the table in this process wait
+    /// until it is committed or dropped.
     pub async fn appender(&self, table: &str) -> Result<Appender> {
+        let lock = self.write_lock(table).await?;
+        self.appender_locked(table, lock).await
+    }
+
+    async fn appender_locked(&self, table: &str, lock: WriteGuard) -> Result<Appender> {
         let def = self.def(table)?;
         let t = self.table(table).await?;
         let props = WriterProperties::builder()
@@ -145,6 +160,7 @@ impl Warehouse {
             table: t,
             writer,
             rows: 0,
+            _lock: lock,
         })
     }
 
@@ -172,6 +188,8 @@ impl Warehouse {
     ) -> Result<WriteReport> {
         let def = self.def(table)?;
         let batches = keyed_input(def, batches)?;
+        // Held from the clash check to the commit, so no writer here slips a key in between.
+        let lock = self.write_lock(table).await?;
         if batches.is_empty() {
             return Ok(WriteReport {
                 version: self.version(table).await?,
@@ -213,11 +231,16 @@ impl Warehouse {
                 ),
             });
         }
-        self.append(table, &batches, tag).await
+        let mut app = self.appender_locked(table, lock).await?;
+        for b in &batches {
+            app.write(b).await?;
+        }
+        app.commit(tag).await
     }
 
     /// Deletes every row of a table in one commit (older versions stay readable by time travel).
     pub async fn truncate(&self, table: &str, tag: &CommitTag) -> Result<WriteReport> {
+        let _lock = self.write_lock(table).await?;
         let t = self.table(table).await?;
         let (t, metrics) = t
             .delete()
@@ -238,6 +261,7 @@ impl Warehouse {
         predicate: &str,
         tag: &CommitTag,
     ) -> Result<WriteReport> {
+        let _lock = self.write_lock(table).await?;
         let t = self.table(table).await?;
         let (t, metrics) = t
             .delete()
@@ -312,6 +336,7 @@ impl Warehouse {
             .map(|k| format!("t.{k} = s.{k}"))
             .collect::<Vec<_>>()
             .join(" AND ");
+        let _lock = self.write_lock(table).await?;
         let t = self.table(table).await?;
         let delta = WarehouseError::delta("upserting", table);
         let (t, _metrics) = t

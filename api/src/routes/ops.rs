@@ -5,7 +5,6 @@
 //! returns them, and listings show only whether each secret is set.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -366,7 +365,9 @@ pub async fn start_job(
                 .await
                 .map(|r| json!({"marts": r.len()}))
                 .map_err(|e| e.to_string()),
-            "flush" => crate::server::flush::flush_once(&st2.wh, &st2.store, &st2.pending)
+            "flush" => st2
+                .flush
+                .flush()
                 .await
                 .map(|r| json!(r))
                 .map_err(|e| e.to_string()),
@@ -382,11 +383,7 @@ pub async fn healthz(State(st): State<AppState>) -> Json<Value> {
     let head = crate::server::flush::journal_head(&st.store)
         .await
         .unwrap_or(-1);
-    let (done, err) = st
-        .flush
-        .lock()
-        .map(|s| (s.through_seq, s.last_error.clone()))
-        .unwrap_or((0, None));
+    let (done, err) = st.flush.status();
     Json(
         json!({"status": if err.is_none() { "ok" } else { "degraded" }, "journal_head": head, "flushed_through": done, "flush_error": err.is_some()}),
     )
@@ -400,7 +397,7 @@ pub async fn prometheus(
     let head = crate::server::flush::journal_head(&st.store)
         .await
         .unwrap_or(0) as f64;
-    let done = st.flush.lock().map(|s| s.through_seq).unwrap_or(0) as f64;
+    let done = st.flush.status().0 as f64;
     let text = st.telemetry.render(&[
         (
             "zhongtai_journal_head_seq",
@@ -428,12 +425,10 @@ pub async fn flush_now(
     Extension(p): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::Admin)?;
-    let r = crate::server::flush::flush_once(&st.wh, &st.store, &st.pending)
+    let r = st
+        .flush
+        .flush()
         .await
         .map_err(|e| ApiError::internal("flushing the journal", e))?;
-    if let Ok(mut s) = st.flush.lock() {
-        s.through_seq = s.through_seq.max(r.through_seq);
-    }
-    let _ = Arc::clone(&st.refs);
     Ok(Json(json!(r)))
 }

@@ -136,7 +136,7 @@ pub async fn session_for(st: &AppState, p: &Principal) -> Result<SessionContext,
         .map_err(|e| ApiError::internal("building a query runtime", e))?;
     let user = SessionContext::new_with_config_rt(config.clone(), Arc::clone(&runtime));
     let base = SessionContext::new_with_config_rt(config, runtime);
-    st.wh
+    st.tables
         .register_all(&base)
         .await
         .map_err(|e| ApiError::internal("opening the lake tables", e))?;

@@ -77,8 +77,8 @@ async fn hint(store: &Store) -> Result<i64, crate::store::StoreError> {
     Ok(r.map(|r| r.get::<i64, _>(0)).unwrap_or(0))
 }
 
-/// Moves every journaled entry not yet in the lake.
-pub async fn flush_once(
+/// Moves every journaled entry not yet in the lake. Callers go through [`Flusher::flush`].
+async fn flush_once(
     wh: &Warehouse,
     store: &Store,
     pending: &Pending,
@@ -238,26 +238,100 @@ fn to_batch<'a>(
     arrow::compute::concat_batches(&def.arrow_schema(), &batches).map_err(arrow_err)
 }
 
-/// Runs flushes until `stop` fires: after new entries, at most every `every`.
-pub async fn run_loop(
+/// The one way journal entries reach the lake: the periodic loop, `POST /api/v1/flush`, the
+/// flush job and shutdown all go through it, one flush at a time. Two flushes that read the
+/// journal at once would commit the same entries twice and could put an older version of a
+/// corrected row over a newer one until the next flush.
+#[derive(Debug)]
+pub struct Flusher {
     wh: Arc<Warehouse>,
     store: Store,
     pending: Arc<Pending>,
     refs: Arc<crate::forms::refs::Refs>,
-    status: Arc<std::sync::Mutex<FlushStatus>>,
-    every: std::time::Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut backoff = every;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.changed() => break,
+    status: std::sync::Mutex<FlushStatus>,
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl Flusher {
+    /// Flushes what a previous process left, then returns the flusher.
+    pub async fn start(
+        wh: Arc<Warehouse>,
+        store: Store,
+        pending: Arc<Pending>,
+        refs: Arc<crate::forms::refs::Refs>,
+    ) -> Result<Self, FlushError> {
+        let recovered = flush_once(&wh, &store, &pending).await?;
+        if recovered.entries > 0 {
+            tracing::info!(
+                entries = recovered.entries,
+                "flushed journal entries left by the previous run"
+            );
         }
-        let head = journal_head(&store).await.unwrap_or(0);
-        let done = status.lock().map(|s| s.through_seq).unwrap_or(0);
-        if head > done || refresh_due(&status) {
-            match flush_once(&wh, &store, &pending).await {
+        Ok(Self {
+            wh,
+            store,
+            pending,
+            refs,
+            status: std::sync::Mutex::new(FlushStatus {
+                through_seq: recovered.through_seq,
+                ..FlushStatus::default()
+            }),
+            gate: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Flushes now (waiting for a flush already running), then refreshes the reference ids
+    /// forms check against, and records the outcome for `/healthz`.
+    pub async fn flush(&self) -> Result<FlushReport, FlushError> {
+        let _one = self.gate.lock().await;
+        let r = flush_once(&self.wh, &self.store, &self.pending).await;
+        self.record(&r);
+        if r.is_ok()
+            && let Err(e) = self.refs.refresh(&self.wh).await
+        {
+            tracing::warn!(error = %e, "refreshing reference ids");
+        }
+        r
+    }
+
+    fn record(&self, r: &Result<FlushReport, FlushError>) {
+        let mut s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        match r {
+            Ok(rep) => {
+                s.through_seq = s.through_seq.max(rep.through_seq);
+                s.last_error = None;
+                s.last_flush = Some(Instant::now());
+                s.flushes += 1;
+            }
+            Err(e) => s.last_error = Some(e.to_string()),
+        }
+    }
+
+    /// `(flushed through seq, last error)`.
+    pub fn status(&self) -> (i64, Option<String>) {
+        let s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        (s.through_seq, s.last_error.clone())
+    }
+
+    /// Runs flushes until `stop` fires: after new entries (checked every `every`), and at least
+    /// every 30 s so reference ids written by syncs are picked up. Failures back off to 30 s.
+    pub async fn run(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut backoff = every;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => break,
+            }
+            let head = journal_head(&self.store).await.unwrap_or(0);
+            let (done, _) = self.status();
+            if head <= done && !self.refresh_due() {
+                continue;
+            }
+            match self.flush().await {
                 Ok(r) => {
                     if r.entries > 0 {
                         tracing::info!(
@@ -267,41 +341,27 @@ pub async fn run_loop(
                             "flushed entry forms into the lake"
                         );
                     }
-                    if let Err(e) = refs.refresh(&wh).await {
-                        tracing::warn!(error = %e, "refreshing reference ids");
-                    }
-                    if let Ok(mut s) = status.lock() {
-                        s.through_seq = r.through_seq;
-                        s.last_error = None;
-                        s.last_flush = Some(std::time::Instant::now());
-                        s.flushes += 1;
-                    }
                     backoff = every;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "flushing entry forms failed; will retry");
-                    if let Ok(mut s) = status.lock() {
-                        s.last_error = Some(e.to_string());
-                    }
                     backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
                 }
             }
         }
     }
-}
 
-fn refresh_due(status: &std::sync::Mutex<FlushStatus>) -> bool {
-    status
-        .lock()
-        .map(|s| s.last_flush.is_none_or(|t| t.elapsed().as_secs() >= 30))
-        .unwrap_or(true)
+    fn refresh_due(&self) -> bool {
+        let s = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        s.last_flush.is_none_or(|t| t.elapsed().as_secs() >= 30)
+    }
 }
 
 /// What `/healthz` and `/metrics` report about flushing.
 #[derive(Debug, Default)]
-pub struct FlushStatus {
-    pub through_seq: i64,
-    pub flushes: u64,
-    pub last_error: Option<String>,
-    pub last_flush: Option<std::time::Instant>,
+struct FlushStatus {
+    through_seq: i64,
+    flushes: u64,
+    last_error: Option<String>,
+    last_flush: Option<std::time::Instant>,
 }

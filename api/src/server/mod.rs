@@ -16,11 +16,11 @@ pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
-use warehouse::Warehouse;
+use warehouse::{TableCache, Warehouse};
 
 use crate::forms::lookup::Pending;
 use crate::forms::refs::Refs;
@@ -74,6 +74,10 @@ pub enum ServeError {
     Serve(std::io::Error),
 }
 
+/// How stale a table may look to queries when another process (a CLI sync) wrote it; writes
+/// made by the server itself are seen at once.
+const TABLE_MAX_AGE: Duration = Duration::from_secs(2);
+
 /// Starts the server; it runs until [`Running::shutdown`] or the process is signalled.
 pub async fn start(
     wh: Warehouse,
@@ -83,27 +87,26 @@ pub async fn start(
     let wh = Arc::new(wh);
     let store = Store::open(&data_dir.join("api.db")).await?;
     let pending = Arc::new(Pending::default());
-    let recovered = flush::flush_once(&wh, &store, &pending).await?;
-    if recovered.entries > 0 {
-        tracing::info!(
-            entries = recovered.entries,
-            "flushed journal entries left by the previous run"
-        );
-    }
     let refs = Arc::new(Refs::default());
+    let flusher = Arc::new(
+        flush::Flusher::start(
+            Arc::clone(&wh),
+            store.clone(),
+            Arc::clone(&pending),
+            Arc::clone(&refs),
+        )
+        .await?,
+    );
     refs.refresh(&wh).await?;
     let journal = Journal::start(&store, Arc::clone(&pending), Arc::clone(&refs)).await?;
-    let status = Arc::new(Mutex::new(flush::FlushStatus {
-        through_seq: recovered.through_seq,
-        ..Default::default()
-    }));
     let st = AppState {
         wh: Arc::clone(&wh),
+        tables: TableCache::new((*wh).clone(), TABLE_MAX_AGE),
         store: store.clone(),
         journal,
         pending: Arc::clone(&pending),
         refs: Arc::clone(&refs),
-        flush: Arc::clone(&status),
+        flush: Arc::clone(&flusher),
         data_dir,
         query_slots: Arc::new(Semaphore::new(opts.limits.concurrent.max(1))),
         limits: opts.limits.clone(),
@@ -112,15 +115,7 @@ pub async fn start(
         openapi: Arc::new(crate::routes::openapi()),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let flusher = tokio::spawn(flush::run_loop(
-        Arc::clone(&wh),
-        store.clone(),
-        Arc::clone(&pending),
-        Arc::clone(&refs),
-        Arc::clone(&status),
-        opts.flush_every,
-        stop_rx.clone(),
-    ));
+    let flush_loop = tokio::spawn(Arc::clone(&flusher).run(opts.flush_every, stop_rx.clone()));
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .map_err(|source| ServeError::Bind {
@@ -138,9 +133,9 @@ pub async fn start(
             })
             .await
             .map_err(ServeError::Serve)?;
-        let _ = flusher.await;
+        let _ = flush_loop.await;
         // Everything acknowledged goes into the lake before the process ends.
-        let r = flush::flush_once(&st_final.wh, &st_final.store, &st_final.pending).await?;
+        let r = st_final.flush.flush().await?;
         tracing::info!(entries = r.entries, "final flush on shutdown");
         Ok(())
     });

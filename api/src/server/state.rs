@@ -1,12 +1,12 @@
 //! What every handler shares.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::Semaphore;
-use warehouse::Warehouse;
+use warehouse::{TableCache, Warehouse};
 
-use super::flush::FlushStatus;
+use super::flush::Flusher;
 use super::jobs::Jobs;
 use super::telemetry::Telemetry;
 use crate::forms::lookup::Pending;
@@ -42,11 +42,13 @@ impl Default for QueryLimits {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub wh: Arc<Warehouse>,
+    /// Loaded tables kept between requests (queries, metrics, break lists).
+    pub tables: Arc<TableCache>,
     pub store: Store,
     pub journal: Journal,
     pub pending: Arc<Pending>,
     pub refs: Arc<Refs>,
-    pub flush: Arc<Mutex<FlushStatus>>,
+    pub flush: Arc<Flusher>,
     pub data_dir: PathBuf,
     pub limits: QueryLimits,
     pub query_slots: Arc<Semaphore>,

@@ -92,3 +92,102 @@ async fn replace_groups_deletes_lines_a_parent_no_longer_has_and_leaves_other_pa
         .expect("odd");
     assert_eq!(ids(&wh).await, vec!["A1", "C1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_of_one_table_in_a_process_all_commit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    };
+    let wh = Warehouse::open(&cfg).await.expect("lake");
+    // A second handle on the same lake must take turns with the first.
+    let other = Warehouse::open(&cfg).await.expect("second handle");
+    let tag = CommitTag::new("test");
+    wh.upsert("purchase_order_lines", &[lines(&[("X0", "X", 1)])], &tag)
+        .await
+        .expect("seed");
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let w = if i % 2 == 0 {
+            wh.clone()
+        } else {
+            other.clone()
+        };
+        let tag = tag.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("X{}", i + 1);
+            // Most merge and also change the row every merge touches (so their commits rewrite
+            // the same file); the rest append. All race for the same next version.
+            if i % 4 < 3 {
+                let rows = [(id.as_str(), "X", 1), ("X0", "X", i + 2)];
+                w.upsert("purchase_order_lines", &[lines(&rows)], &tag)
+                    .await
+            } else {
+                w.append("purchase_order_lines", &[lines(&[(&id, "X", 1)])], &tag)
+                    .await
+            }
+        }));
+    }
+    for t in tasks {
+        t.await
+            .expect("task")
+            .expect("every concurrent write commits");
+    }
+    let got = ids(&wh).await;
+    let mut want: Vec<String> = (0..17).map(|i| format!("X{i}")).collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn the_table_cache_sees_this_process_writes_at_once_and_others_after_max_age() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let t = "purchase_order_lines";
+    let tag = CommitTag::new("test");
+    let lazy = crate::TableCache::new(wh.clone(), std::time::Duration::from_secs(3600));
+    let eager = crate::TableCache::new(wh.clone(), std::time::Duration::ZERO);
+    let v0 = lazy.table(t).await.expect("load").version();
+    assert_eq!(eager.table(t).await.expect("load").version(), v0);
+    // A write through the warehouse shows at once, however long max_age is.
+    wh.upsert(t, &[lines(&[("L1", "P", 1)])], &tag)
+        .await
+        .expect("write");
+    let v1 = lazy.table(t).await.expect("refresh").version();
+    assert!(v1 > v0, "a write made here must be seen at once");
+    // A commit the lock never saw (another process) waits for max_age.
+    let mut raw = wh.table(t).await.expect("raw handle");
+    let mut w = deltalake::writer::RecordBatchWriter::for_table(&raw).expect("writer");
+    let def = wh.def(t).expect("def");
+    w.write(crate::conform(def, &lines(&[("L2", "P", 2)])).expect("conform"))
+        .await
+        .expect("write");
+    w.flush_and_commit(&mut raw).await.expect("commit");
+    assert_eq!(lazy.table(t).await.expect("cached").version(), v1);
+    assert_eq!(
+        eager.table(t).await.expect("fresh").version(),
+        raw.version()
+    );
+    // What the cache registers is what queries read.
+    let ctx = SessionContext::new();
+    eager.register_all(&ctx).await.expect("register");
+    let n = ctx
+        .sql("select count(*) from purchase_order_lines")
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("run");
+    use arrow::array::AsArray;
+    let n = n[0]
+        .column(0)
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .value(0);
+    assert_eq!(n, 2);
+}
