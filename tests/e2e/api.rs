@@ -5,6 +5,7 @@
 //!   table);
 //! - more than a hundred malformed form submissions get a clear 4xx and store nothing;
 //! - the same Idempotency-Key twice writes once;
+//! - concurrent stock counts of one SKU move its stock once;
 //! - an attack list on the SQL endpoint is refused or stopped by limits, and the server stays up;
 //! - acknowledged writes survive `kill -9` and reach the lake.
 
@@ -53,6 +54,17 @@ fn token(lake: &Lake, role: &str, shops: Option<&str>) -> String {
     lake.ok(&args).trim().to_string()
 }
 
+/// Sends a request; the status and the body as JSON (or as a string when it is not JSON).
+async fn answer(r: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let resp = r.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
 impl Api {
     async fn start(
         lake: Lake,
@@ -98,13 +110,7 @@ impl Api {
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let resp = r.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        answer(r).await
     }
 
     async fn raw(
@@ -127,13 +133,7 @@ impl Api {
         for (k, v) in extra {
             r = r.header(*k, *v);
         }
-        let resp = r.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        answer(r).await
     }
 
     async fn sql(&self, token: &str, sql: &str) -> (StatusCode, Value) {
@@ -914,6 +914,66 @@ async fn malformed_submissions_are_refused_and_store_nothing_and_idempotency_wri
         )
         .await;
     assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2));
+    running.shutdown().await.expect("shutdown");
+}
+
+/// Counts submitted at once for one SKU and warehouse: each count's difference is taken from
+/// the book quantity including the counts accepted before it, so the stock ends at the counted
+/// figure (not moved once per count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_stock_counts_of_one_sku_move_stock_once() {
+    let lake = demo_lake();
+    let admin = token(&lake, "admin", None);
+    let (api, running) = Api::start(lake, None).await;
+    let sku = api
+        .rows(&admin, "SELECT sku_id FROM skus ORDER BY sku_id LIMIT 1")
+        .await[0]["sku_id"]
+        .as_str()
+        .expect("sku")
+        .to_string();
+    let count = |id: String, qty: i64| {
+        let http = api.http.clone();
+        let url = format!("{}/api/v1/forms/stock_counts", api.base);
+        let t = admin.clone();
+        let body = json!({"count_id": id, "sku_id": sku, "warehouse_id": "W01", "counted_qty": qty, "counted_at": "2026-11-21 09:00:00"}).to_string();
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(t)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("send");
+            (r.status(), r.text().await.expect("body"))
+        }
+    };
+    // First a known book quantity, then eight counts of 1,200 at once.
+    let (st, body) = count("CNT-BASE".into(), 1000).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let handles: Vec<_> = (0..8)
+        .map(|i| tokio::spawn(count(format!("CNT-RACE-{i}"), 1200)))
+        .collect();
+    for h in handles {
+        let (st, body) = h.await.expect("join");
+        assert_eq!(st, StatusCode::CREATED, "{body}");
+    }
+    let (st, v) = api
+        .call(Method::POST, "/api/v1/flush", Some(&admin), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let rows = api
+        .rows(
+            &admin,
+            "SELECT COUNT(*) AS n, SUM(qty) AS moved FROM stock_movements WHERE movement_id LIKE 'CNT-RACE-%'",
+        )
+        .await;
+    assert_eq!(rows[0]["n"], json!(8), "{rows:?}");
+    assert_eq!(
+        rows[0]["moved"],
+        json!(200),
+        "the counts together must move stock from 1000 to 1200 once: {rows:?}"
+    );
     running.shutdown().await.expect("shutdown");
 }
 

@@ -107,6 +107,43 @@ macro_rules! row {
     }};
 }
 
+/// One `stock_movements` row: every form that moves stock (movements, counts, return and
+/// purchase receipts) writes it through here.
+struct Movement<'a> {
+    id: String,
+    sku: Value,
+    warehouse: Value,
+    location: Value,
+    kind: &'a str,
+    /// Signed: positive into stock.
+    qty: i64,
+    unit_cost: Value,
+    /// The instant and the form field it came from (named in a bad-date error).
+    at: (String, &'static str),
+    /// `(ref_type, ref_id)` of the record that caused the movement.
+    reference: Option<(&'static str, String)>,
+}
+
+impl Movement<'_> {
+    fn push(self, source: &str, b: &mut Built) -> Result<(), BuildError> {
+        let (at, field) = self.at;
+        let (ref_type, ref_id) = match self.reference {
+            Some((t, id)) => (Value::from(t), Value::from(id)),
+            None => (Value::Null, Value::Null),
+        };
+        b.tables.push((
+            "stock_movements",
+            vec![row! {
+                "movement_id" => self.id, "sku_id" => self.sku, "warehouse_id" => self.warehouse,
+                "location_id" => self.location, "kind" => self.kind, "qty" => self.qty,
+                "unit_cost" => self.unit_cost, "move_date" => date_of(&at, field)?,
+                "moved_at" => at, "ref_type" => ref_type, "ref_id" => ref_id, "source" => source,
+            }],
+        ));
+        Ok(())
+    }
+}
+
 /// Builds the rows of a validated record of `form`.
 pub async fn build(
     form: &FormDef,
@@ -214,35 +251,35 @@ pub async fn build(
                 _ => q,
             };
             let sku = text(rec, "sku_id");
-            let cost = or(rec, "unit_cost", Value::from(sku_cost(refs, &sku)));
-            let moved_at = text(rec, "moved_at");
-            b.tables.push((
-                "stock_movements",
-                vec![row! {
-                    "movement_id" => key, "sku_id" => sku, "warehouse_id" => get(rec, "warehouse_id"),
-                    "location_id" => get(rec, "location_id"), "kind" => kind, "qty" => qty,
-                    "unit_cost" => cost, "moved_at" => moved_at.clone(),
-                    "move_date" => date_of(&moved_at, "moved_at")?,
-                    "ref_type" => Value::Null, "ref_id" => Value::Null, "source" => source,
-                }],
-            ));
+            Movement {
+                id: key,
+                unit_cost: or(rec, "unit_cost", Value::from(sku_cost(refs, &sku))),
+                sku: Value::from(sku),
+                warehouse: get(rec, "warehouse_id"),
+                location: get(rec, "location_id"),
+                kind: &kind,
+                qty,
+                at: (text(rec, "moved_at"), "moved_at"),
+                reference: None,
+            }
+            .push(&source, &mut b)?;
         }
         "stock_counts" => {
             let sku = text(rec, "sku_id");
             let wh = text(rec, "warehouse_id");
             let book = ctx.lookup.on_hand(&sku, Some(&wh)).await?;
-            let diff = int(rec, "counted_qty") - book;
-            let at = text(rec, "counted_at");
-            b.tables.push((
-                "stock_movements",
-                vec![row! {
-                    "movement_id" => key.clone(), "sku_id" => sku.clone(), "warehouse_id" => wh,
-                    "location_id" => Value::Null, "kind" => "count", "qty" => diff,
-                    "unit_cost" => sku_cost(refs, &sku), "moved_at" => at.clone(),
-                    "move_date" => date_of(&at, "counted_at")?,
-                    "ref_type" => "stock_count", "ref_id" => key, "source" => source,
-                }],
-            ));
+            Movement {
+                id: key.clone(),
+                unit_cost: Value::from(sku_cost(refs, &sku)),
+                sku: Value::from(sku),
+                warehouse: Value::from(wh),
+                location: Value::Null,
+                kind: "count",
+                qty: int(rec, "counted_qty") - book,
+                at: (text(rec, "counted_at"), "counted_at"),
+                reference: Some(("stock_count", key)),
+            }
+            .push(&source, &mut b)?;
         }
         "suppliers" => {
             b.refs.push((RefKind::Supplier, key.clone(), key.clone()));
@@ -693,17 +730,18 @@ async fn return_receipt(
     case.insert("source".into(), Value::from(source));
     b.shop_id = s(&case, "shop_id").map(str::to_string);
     b.tables.push(("refunds", vec![case]));
-    b.tables.push((
-        "stock_movements",
-        vec![row! {
-            "movement_id" => key, "sku_id" => sku.clone(), "warehouse_id" => get(rec, "warehouse_id"),
-            "location_id" => Value::Null, "kind" => "return", "qty" => qty,
-            "unit_cost" => sku_cost(ctx.refs, &sku), "moved_at" => at.clone(),
-            "move_date" => date_of(&at, "received_at")?, "ref_type" => "refund", "ref_id" => rid,
-            "source" => source,
-        }],
-    ));
-    Ok(())
+    Movement {
+        id: key.to_string(),
+        unit_cost: Value::from(sku_cost(ctx.refs, &sku)),
+        sku: Value::from(sku),
+        warehouse: get(rec, "warehouse_id"),
+        location: Value::Null,
+        kind: "return",
+        qty,
+        at: (at, "received_at"),
+        reference: Some(("refund", rid)),
+    }
+    .push(source, b)
 }
 
 fn purchase_order(
@@ -794,15 +832,18 @@ async fn purchase_receipt(
         }],
     ));
     if ok > 0 {
-        b.tables.push((
-            "stock_movements",
-            vec![row! {
-                "movement_id" => format!("{key}-IN"), "sku_id" => get(&line, "sku_id"),
-                "warehouse_id" => get(&po, "warehouse_id"), "location_id" => Value::Null, "kind" => "in",
-                "qty" => ok, "unit_cost" => get(&line, "unit_cost"), "moved_at" => at,
-                "move_date" => day, "ref_type" => "purchase_receipt", "ref_id" => key, "source" => source,
-            }],
-        ));
+        Movement {
+            id: format!("{key}-IN"),
+            sku: get(&line, "sku_id"),
+            warehouse: get(&po, "warehouse_id"),
+            location: Value::Null,
+            kind: "in",
+            qty: ok,
+            unit_cost: get(&line, "unit_cost"),
+            at: (at, "received_at"),
+            reference: Some(("purchase_receipt", key.to_string())),
+        }
+        .push(source, b)?;
     }
     Ok(())
 }

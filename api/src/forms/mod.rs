@@ -42,6 +42,14 @@ pub struct FormDef {
     pub title_zh: &'static str,
     pub doc: &'static str,
     pub group: Group,
+    /// Rows belong to no shop (catalog, stock, purchasing, salaries): a shop-scoped caller with
+    /// the form's permission may still write them. Other forms' rows carry a shop the caller
+    /// must be scoped to.
+    pub company_wide: bool,
+    /// The rows derive from current state (a count's difference from the book quantity):
+    /// submissions are built and journaled one at a time, with flushes held off, so two cannot
+    /// read the same state and none sees a row twice or not at all.
+    pub serial: bool,
     /// The field holding the record's id; generated with `id_prefix` when a create omits it.
     pub key: &'static str,
     pub id_prefix: &'static str,

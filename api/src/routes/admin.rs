@@ -13,7 +13,7 @@ use crate::auth::{Principal, SESSION_COOKIE, cookie, require};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
-use super::forms::json_body;
+use super::forms::{json_body, parse_json};
 
 /// `GET /api/v1/me`.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = Principal)), security(("bearer" = [])))]
@@ -127,9 +127,7 @@ pub async fn create_token(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require(&p, Perm::Admin)?;
-    let v = json_body(&headers, &body, 8192)?;
-    let t: NewToken =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let t: NewToken = parse_json(&headers, &body, 8192)?;
     if t.name.trim().is_empty() || t.name.len() > 100 {
         return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
     }
@@ -185,9 +183,7 @@ pub async fn put_user(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require(&p, Perm::Admin)?;
-    let v = json_body(&headers, &body, 8192)?;
-    let u: NewUser =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let u: NewUser = parse_json(&headers, &body, 8192)?;
     if u.username.is_empty()
         || u.username.len() > 64
         || !u

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warehouse::sql_text;
 
-use super::forms::json_body;
+use super::forms::parse_json;
 use super::query::{OutFormat, encode, run_limited};
 use crate::auth::roles::Perm;
 use crate::auth::{Principal, require};
@@ -179,9 +179,7 @@ pub async fn run(
         ));
     }
     let out = fmt(&headers)?;
-    let v = json_body(&headers, &body, 8192)?;
-    let r: RunRequest =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let r: RunRequest = parse_json(&headers, &body, 8192)?;
     let report = run_checks(&st, &r).await?;
     st.store
         .audit(
@@ -303,9 +301,7 @@ pub async fn act(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::ReconAct)?;
-    let v = json_body(&headers, &body, 16 * 1024)?;
-    let a: BreakAction =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let a: BreakAction = parse_json(&headers, &body, 16 * 1024)?;
     let action = match a.action.as_str() {
         "resolve" => Action::Resolve,
         "ignore" => Action::Ignore,

@@ -109,6 +109,16 @@ pub fn json_body(headers: &HeaderMap, body: &Bytes, max: usize) -> Result<Value,
         .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
+/// Reads a JSON body (as [`json_body`]) into `T`; a shape error is a 422 on `(body)`.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    max: usize,
+) -> Result<T, ApiError> {
+    let v = json_body(headers, body, max)?;
+    serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))
+}
+
 fn idempotency(
     headers: &HeaderMap,
     method: &Method,
@@ -182,6 +192,14 @@ async fn submit(
             return Err(ApiError::NotFound(format!("no {} record {id:?}", f.name)));
         }
     }
+    // A serial form reads lake + pending rows and derives its rows from them: no flush may
+    // move rows between the two meanwhile, and no other serial submission may read the same
+    // state before this one is journaled.
+    let _serial = if f.serial {
+        Some(st.flush.hold().await)
+    } else {
+        None
+    };
     let ctx = Ctx {
         lookup: Lookup {
             wh: &st.wh,
@@ -204,7 +222,7 @@ async fn submit(
                 format!("shop {shop:?} is outside this caller's shops"),
             )]));
         }
-    } else if p.shops.is_some() && f.group != Group::Catalog && !shared_form(f.name) {
+    } else if p.shops.is_some() && !f.company_wide {
         return Err(ApiError::Forbidden(format!(
             "a shop-scoped caller cannot write company-wide {} records",
             f.name
@@ -241,19 +259,6 @@ async fn submit(
             id.unwrap_or_default()
         ))),
     }
-}
-
-/// Stock and purchasing forms write company-wide rows any operator may enter.
-fn shared_form(name: &str) -> bool {
-    matches!(
-        name,
-        "stock_movements"
-            | "stock_counts"
-            | "purchase_orders"
-            | "purchase_receipts"
-            | "purchase_requests"
-            | "salaries"
-    )
 }
 
 fn check_scope_of_input(

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row as _;
 
-use super::forms::json_body;
+use super::forms::{json_body, parse_json};
 use crate::auth::roles::Perm;
 use crate::auth::{Principal, require};
 use crate::server::error::ApiError;
@@ -100,9 +100,7 @@ pub async fn register(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require(&p, Perm::ConnectorsWrite)?;
-    let v = json_body(&headers, &body, 64 * 1024)?;
-    let r: Register =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let r: Register = parse_json(&headers, &body, 64 * 1024)?;
     let doc = ConnectorDoc::parse(&r.document, "request")
         .map_err(|e| ApiError::invalid("document", e.to_string()))?;
     registry::validate(&doc).map_err(|e| ApiError::invalid("document", e.to_string()))?;
@@ -288,9 +286,7 @@ pub async fn start_job(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let v = json_body(&headers, &body, 16 * 1024)?;
-    let j: NewJob =
-        serde_json::from_value(v).map_err(|e| ApiError::invalid("(body)", e.to_string()))?;
+    let j: NewJob = parse_json(&headers, &body, 16 * 1024)?;
     match j.kind.as_str() {
         "reconcile" => require(&p, Perm::ReconAct)?,
         "marts" | "flush" | "sync" => require(&p, Perm::JobsRun)?,

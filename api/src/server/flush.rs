@@ -307,6 +307,12 @@ impl Flusher {
         }
     }
 
+    /// Holds off flushes (and other holders) until the guard is dropped: for a submission that
+    /// reads the lake and the pending rows and must see each row exactly once.
+    pub async fn hold(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.gate.lock().await
+    }
+
     /// `(flushed through seq, last error)`.
     pub fn status(&self) -> (i64, Option<String>) {
         let s = self.status.lock().unwrap_or_else(|p| p.into_inner());
