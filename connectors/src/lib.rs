@@ -10,13 +10,17 @@
 //! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
 //! - [`stream`]: the seam to the sync engine: windowed, paged streams of raw records.
 //! - `pace`: the client-side rate budget every platform client shares the code of.
-//! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors.
+//! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors;
+//!   DingTalk / Feishu robot and webhook signatures.
+//! - [`notify`]: sending alerts to WeCom, DingTalk, Feishu/Lark, e-mail and webhooks, and local
+//!   receivers (`notify::sim`) that verify them.
 
 pub mod files;
 pub mod jushuitan;
 mod loopback;
 pub mod manifest;
 pub mod minishop_sim;
+pub mod notify;
 mod pace;
 pub mod sign;
 pub mod stream;

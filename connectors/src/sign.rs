@@ -8,6 +8,12 @@
 //! - Taobao/Tmall TOP: `md5` → `UPPER_HEX(md5(secret + q + secret))`; `hmac` →
 //!   `UPPER_HEX(hmac_md5(secret, q))`; `hmac-sha256` → `UPPER_HEX(hmac_sha256(secret, q))`.
 //!
+//! Outbound IM robots sign too (notifications, not pulls):
+//! - DingTalk custom robot: `base64(hmac_sha256(key = secret, msg = "{ts_ms}\n{secret}"))`,
+//!   URL-encoded into the query.
+//! - Feishu/Lark custom bot: `base64(hmac_sha256(key = "{ts_s}\n{secret}", msg = ""))` — the key
+//!   and the message are the other way round from DingTalk; not URL-encoded (it goes in the body).
+//!
 //! The tests check the official vectors (Jushuitan doc 70, TOP doc 101617) and the computed
 //! ones in the platform spec sheet. Simulators verify requests with the same functions.
 
@@ -88,6 +94,44 @@ pub fn top<'a>(
         TopSignMethod::Hmac => hmac_hex::<Hmac<Md5>>(secret, &q),
         TopSignMethod::HmacSha256 => hmac_hex::<Hmac<Sha256>>(secret, &q),
     }
+}
+
+/// DingTalk's robot `sign` for `timestamp_ms`, Base64 (URL-encode it into the query).
+pub fn dingtalk(secret: &str, timestamp_ms: i64) -> String {
+    let msg = format!("{timestamp_ms}\n{secret}");
+    base64_of(&hmac_bytes::<Hmac<Sha256>>(
+        secret.as_bytes(),
+        msg.as_bytes(),
+    ))
+}
+
+/// Feishu/Lark's bot `sign` for `timestamp_s`, Base64, sent as is in the JSON body.
+pub fn feishu(secret: &str, timestamp_s: i64) -> String {
+    let key = format!("{timestamp_s}\n{secret}");
+    base64_of(&hmac_bytes::<Hmac<Sha256>>(key.as_bytes(), b""))
+}
+
+/// `sha256=<hex>` over `"{timestamp}.{body}"`: the signature zhongtai's generic webhook sends in
+/// `X-Zhongtai-Signature`, so a receiver can check the sender and refuse replays.
+pub fn webhook(secret: &str, timestamp_s: i64, body: &[u8]) -> String {
+    let mut msg = format!("{timestamp_s}.").into_bytes();
+    msg.extend_from_slice(body);
+    format!(
+        "sha256={}",
+        hex(&hmac_bytes::<Hmac<Sha256>>(secret.as_bytes(), &msg), false)
+    )
+}
+
+fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <M as KeyInit>::new_from_slice(key).expect("hmac takes any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 fn hmac_hex<M: Mac + KeyInit>(key: &str, msg: &str) -> String {

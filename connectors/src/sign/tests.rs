@@ -1,4 +1,4 @@
-//! Vectors from the platform spec sheet (§7.1, §7.2); J1, J2 and T1 are the platforms' own.
+//! Vectors from the platform spec sheet (§7.1–7.4); J1, J2 and T1 are the platforms' own.
 
 use super::*;
 
@@ -147,4 +147,60 @@ fn sign_method_names_round_trip_and_comparison_is_exact() {
     assert!(same_signature("ABC", "ABC"));
     assert!(!same_signature("ABC", "ABD"));
     assert!(!same_signature("ABC", "AB"));
+}
+
+#[test]
+fn dingtalk_robot_vectors_and_their_url_encoding() {
+    let cases = [
+        (
+            1_700_000_000_000,
+            "SEC1234567890abcdef",
+            "RqBq3E1RTBDv3n2QBCh4adZ2WHk9mVklyUoDBLxarjI=",
+            "RqBq3E1RTBDv3n2QBCh4adZ2WHk9mVklyUoDBLxarjI%3D",
+        ),
+        (
+            1_577_262_236_757,
+            "this is secret",
+            "hmPWwU+7lVdm3ZZz0r9tSfx0L4Q26jWOZr9+Gs6EZQM=",
+            "hmPWwU%2B7lVdm3ZZz0r9tSfx0L4Q26jWOZr9%2BGs6EZQM%3D",
+        ),
+    ];
+    for (ts, secret, b64, encoded) in cases {
+        let sign = dingtalk(secret, ts);
+        assert_eq!(sign, b64);
+        let q: String = url::form_urlencoded::byte_serialize(sign.as_bytes()).collect();
+        assert_eq!(q, encoded);
+    }
+}
+
+#[test]
+fn feishu_bot_vectors_and_the_dingtalk_style_mistake_differs() {
+    let cases = [
+        (
+            1_599_360_473,
+            "demo",
+            "l1N0gAcBjdwBvGm1xMjOF0XSyaLRpR7tuO5dHfhAYc8=",
+            "DkEDUyVoOOJ539qBvUgMyzkzIdRWlf4e/V3Rq+ONJnQ=",
+        ),
+        (
+            1_700_000_000,
+            "SEC1234567890abcdef",
+            "q8Irq6jvUWZylp2Ox+urXynCLWrdgv6AW58ufc48Reo=",
+            "NtDXPglvBEa24H7eFD/8iOhSeeYe+UNhOqg4V485Gac=",
+        ),
+    ];
+    for (ts, secret, right, wrong) in cases {
+        assert_eq!(feishu(secret, ts), right);
+        // Signing the DingTalk way (key = secret) gives the value Feishu refuses with 19021.
+        assert_eq!(dingtalk(secret, ts), wrong);
+    }
+}
+
+#[test]
+fn webhook_signature_covers_timestamp_and_body() {
+    let a = webhook("s3cret", 1_700_000_000, b"{\"a\":1}");
+    assert!(a.starts_with("sha256=") && a.len() == 7 + 64, "{a}");
+    assert_ne!(a, webhook("s3cret", 1_700_000_001, b"{\"a\":1}"));
+    assert_ne!(a, webhook("s3cret", 1_700_000_000, b"{\"a\":2}"));
+    assert_ne!(a, webhook("other", 1_700_000_000, b"{\"a\":1}"));
 }
