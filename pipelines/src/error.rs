@@ -45,3 +45,18 @@ pub enum PipelineError {
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+impl PipelineError {
+    /// Whether running the same work again later may succeed: the platform was unreachable or
+    /// kept failing, the lake's storage failed, another sync held the connector. Bad settings,
+    /// refused credentials and bad records need a person.
+    pub fn is_retryable(&self) -> bool {
+        use connectors::stream::StreamError;
+        match self {
+            PipelineError::Stream(StreamError::Unavailable { .. }) => true,
+            PipelineError::Warehouse(_) => true,
+            PipelineError::Connector { message, .. } => message.contains("is busy"),
+            _ => false,
+        }
+    }
+}

@@ -4,15 +4,19 @@
 //! data: imports of files into canonical tables ([`import`]), incremental platform syncs
 //! ([`sync`]), the demo world ([`demo`]), named metrics compiled to SQL ([`metrics`]),
 //! reconciliation checks and their exception queue ([`recon`]), incrementally maintained
-//! aggregate tables ([`marts`]) and the purchase forecast ([`forecast`]).
+//! aggregate tables ([`marts`]) and the purchase forecast ([`forecast`]); the job runtime that
+//! runs them on schedules with retries ([`jobs`]), and alert rules with notifications
+//! ([`alerts`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
 
+pub mod alerts;
 pub mod demo;
 mod error;
 pub mod forecast;
 pub mod import;
+pub mod jobs;
 pub mod marts;
 pub mod metrics;
 pub mod recon;

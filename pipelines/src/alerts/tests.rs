@@ -1,0 +1,280 @@
+//! A low-stock rule against the four kinds of receiver: it fires once (not at every
+//! evaluation), every receiver verifies the signature, and restocking past the clear level
+//! resolves it; a wrong signing secret is refused and logged with the platform's answer.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::sync::Arc;
+use std::time::Duration;
+
+use connectors::notify::sim::{ImSim, ImSimConfig, SmtpSink};
+use connectors::notify::{SmtpTarget, SmtpTls, Target};
+use serde_json::{Value, json};
+use warehouse::{CommitTag, LakeConfig, Warehouse};
+
+use super::*;
+use crate::jobs::{JobEnv, Queue, QueueTuning, RetryPolicy};
+
+async fn put(wh: &Warehouse, table: &str, rows: &[Value]) {
+    let def = wh.def(table).expect("def");
+    let mut buf = Vec::new();
+    for r in rows {
+        serde_json::to_writer(&mut buf, r).expect("json");
+        buf.push(b'\n');
+    }
+    let batches: Vec<_> = arrow::json::ReaderBuilder::new(def.arrow_schema())
+        .build(Cursor::new(buf))
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    wh.upsert(table, &batches, &CommitTag::new("test"))
+        .await
+        .expect("write");
+}
+
+fn movement(id: &str, qty: i64) -> Value {
+    json!({"movement_id": id, "sku_id": "SKU1", "warehouse_id": "W01", "kind": if qty < 0 {"out"} else {"in"},
+           "qty": qty, "unit_cost": "10.00", "moved_at": "2026-11-21T02:00:00Z", "move_date": "2026-11-21", "source": "test"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_stock_fires_once_to_every_channel_and_resolves_when_restocked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().join("lake").display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    put(&wh, "skus", &[json!({"sku_id": "SKU1", "spu_id": "SPU1", "name": "白T恤", "is_virtual": false,
+        "allow_preorder": false, "allow_backorder": false, "lifecycle": "active", "list_price": "99.00",
+        "cost_price": "10.00", "low_stock": 10, "source": "test"})]).await;
+    put(
+        &wh,
+        "stock_snapshots",
+        &[
+            json!({"snapshot_date": "2026-11-20", "sku_id": "SKU1", "warehouse_id": "W01",
+        "on_hand": 50, "unit_cost": "10.00", "source": "test"}),
+        ],
+    )
+    .await;
+    let im = ImSim::start(
+        ImSimConfig {
+            wecom_keys: vec!["wk".into()],
+            dingtalk: vec![("dt".into(), "SECding".into())],
+            feishu: vec![("fs".into(), "feishu-secret".into())],
+            webhook_secret: None,
+        },
+        0,
+    )
+    .await
+    .expect("im");
+    let smtp = SmtpSink::start(None).await.expect("smtp");
+    let mut channels = BTreeMap::new();
+    channels.insert(
+        "wecom".to_string(),
+        Target::Wecom {
+            url: im.wecom_url("wk"),
+        },
+    );
+    channels.insert(
+        "ding".to_string(),
+        Target::Dingtalk {
+            url: im.dingtalk_url("dt"),
+            secret: Some("${DING_SECRET}".into()),
+        },
+    );
+    channels.insert(
+        "feishu".to_string(),
+        Target::Feishu {
+            url: im.feishu_url("fs"),
+            secret: Some("feishu-secret".into()),
+        },
+    );
+    channels.insert(
+        "mail".to_string(),
+        Target::Email(SmtpTarget {
+            host: "127.0.0.1".into(),
+            port: smtp.port(),
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "alerts@example.com".into(),
+            to: vec!["ops@example.com".into()],
+        }),
+    );
+    // A second DingTalk channel with the wrong secret: refused, logged, not retried.
+    channels.insert(
+        "ding-wrong".to_string(),
+        Target::Dingtalk {
+            url: im.dingtalk_url("dt"),
+            secret: Some("SECwrong".into()),
+        },
+    );
+    let rule: Rule = toml::from_str(
+        "name = \"low-stock\"\nbuiltin = \"low_stock\"\nchannels = [\"wecom\", \"ding\", \"feishu\", \"mail\", \"ding-wrong\"]",
+    )
+    .expect("rule");
+    let cfg = AlertConfig {
+        ui_base: Some("http://127.0.0.1:8080".into()),
+        lang: Lang::Both,
+        per_minute: 20,
+        channels,
+        rules: vec![rule],
+    };
+    let env_lookup = |k: &str| (k == "DING_SECRET").then(|| "SECding".to_string());
+    let runtime = AlertRuntime::new(cfg, &env_lookup).expect("runtime");
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
+        .await
+        .expect("queue");
+    let env = JobEnv {
+        wh: wh.clone(),
+        data_dir: dir.path().to_path_buf(),
+        queue,
+        state,
+        secrets: Arc::new(|_: &str| None),
+        retry: RetryPolicy::default(),
+        lease_ttl: Duration::from_secs(10),
+        alerts: None,
+    };
+    let accepted = |ch: &str| im.accepted(ch).len();
+    // 50 on hand: nothing to say.
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert_eq!((r.fired, r.deliveries), (0, 0), "{r:?}");
+    // 45 go out: 5 left, under the watermark of 10.
+    put(&wh, "stock_movements", &[movement("M1", -45)]).await;
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert_eq!(
+        (r.fired, r.deliveries, r.failed_deliveries),
+        (1, 4, 1),
+        "{r:?}"
+    );
+    for ch in ["wecom", "dingtalk", "feishu"] {
+        assert_eq!(accepted(ch), 1, "{ch}");
+    }
+    assert_eq!(smtp.mails().len(), 1);
+    let refused: Vec<_> = im.log().into_iter().filter(|r| !r.accepted()).collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        (refused[0].code, refused[0].reason.as_str()),
+        (310000, "sign not match")
+    );
+    let body = im.accepted("wecom")[0].body.to_string();
+    assert!(
+        body.contains("白T恤 (SKU1) @ W01")
+            && body.contains("当前值 5")
+            && body.contains("/alerts?rule=low-stock"),
+        "{body}"
+    );
+    // Evaluated again (and again): still low, but it already said so.
+    for _ in 0..2 {
+        let r = runtime.evaluate(&env, &[]).await.expect("eval");
+        assert_eq!((r.fired, r.deliveries), (0, 0), "{r:?}");
+    }
+    // +6 → 11: above 10 but inside the hysteresis band (clears at 12): no flapping.
+    put(&wh, "stock_movements", &[movement("M2", 6)]).await;
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert_eq!((r.resolved, r.deliveries), (0, 0), "{r:?}");
+    // +20 → 31: resolved, and everyone hears so.
+    put(&wh, "stock_movements", &[movement("M3", 20)]).await;
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert_eq!((r.resolved, r.deliveries), (1, 4), "{r:?}");
+    for ch in ["wecom", "dingtalk", "feishu"] {
+        assert_eq!(accepted(ch), 2, "{ch}");
+    }
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2);
+    assert!(
+        mails[1]
+            .header("subject")
+            .is_some_and(|s| s.contains("已恢复")),
+        "{:?}",
+        mails[1].header("subject")
+    );
+    // The delivery log keeps every answer: 8 sent, 2 refused by the platform.
+    let store = store::AlertStore::open(env.state.pool())
+        .await
+        .expect("store");
+    let log = store.deliveries(100).await.expect("log");
+    assert_eq!(log.iter().filter(|d| d.status == "sent").count(), 8);
+    let failed: Vec<_> = log.iter().filter(|d| d.status == "failed").collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|d| {
+        d.code == Some(310000)
+            && d.response
+                .as_deref()
+                .is_some_and(|r| r.contains("sign not match"))
+    }));
+}
+
+#[tokio::test]
+async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().join("lake").display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let im = ImSim::start(
+        ImSimConfig {
+            wecom_keys: vec!["wk".into()],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .expect("im");
+    let mut channels = BTreeMap::new();
+    channels.insert(
+        "wecom".to_string(),
+        Target::Wecom {
+            url: im.wecom_url("wk"),
+        },
+    );
+    // 30 keys breach at once; the channel takes 20 a minute.
+    let rule: Rule = toml::from_str(
+        "name = \"many\"\nsql = \"SELECT CAST(n AS VARCHAR) AS key, '1' AS value FROM (SELECT value AS n FROM generate_series(1, 30))\"\nop = \">\"\nthreshold = 0\nchannels = [\"wecom\"]",
+    )
+    .expect("rule");
+    let runtime = AlertRuntime::new(
+        AlertConfig {
+            per_minute: 20,
+            channels,
+            rules: vec![rule],
+            ..Default::default()
+        },
+        &|_: &str| None,
+    )
+    .expect("runtime");
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
+        .await
+        .expect("queue");
+    let env = JobEnv {
+        wh,
+        data_dir: dir.path().to_path_buf(),
+        queue,
+        state,
+        secrets: Arc::new(|_: &str| None),
+        retry: RetryPolicy::default(),
+        lease_ttl: Duration::from_secs(10),
+        alerts: None,
+    };
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert_eq!((r.fired, r.deliveries), (30, 20), "{r:?}");
+    assert_eq!(im.accepted("wecom").len(), 20);
+    assert!(
+        im.log().iter().all(|x| x.accepted()),
+        "the robot's own limit was never hit"
+    );
+    let store = store::AlertStore::open(env.state.pool())
+        .await
+        .expect("store");
+    assert_eq!(
+        store.undelivered().await.expect("pending").len(),
+        10,
+        "held back, not lost"
+    );
+}
