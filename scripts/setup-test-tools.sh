@@ -2,6 +2,8 @@
 # Installs what the end-to-end tests need beyond Rust, idempotently:
 #   - Python `deltalake` + `pyarrow`: the independent reader proving the lake is standard Delta.
 #   - `s3s-fs`: a real S3-compatible server on loopback for the S3 lake test.
+#   - PostgreSQL (Debian package): the shared job backend of the scale-out worker test; each
+#     test starts its own throwaway server with scripts/pg-test.sh.
 # Everything comes from the package registries (PyPI, crates.io) by name and version.
 set -euo pipefail
 
@@ -17,4 +19,9 @@ if [ ! -x "$CARGO_BIN/s3s-fs" ]; then
   # uses its published lockfile, so newer dependency releases cannot break the install.
   echo "setup: installing s3s-fs 0.14.1 (about 2 minutes on 2 cores)" >&2
   cargo install --quiet --locked s3s-fs@0.14.1 --features binary
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "setup: installing postgresql (Debian)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
 fi

@@ -52,6 +52,13 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.
     Reconcile(ReconcileArgs),
+    /// Run queued jobs and schedules (beside `serve`, or on other machines sharing a
+    /// PostgreSQL job backend: `[jobs] url` or `$ZHONGTAI_JOBS_URL`).
+    Worker(crate::commands::jobs::WorkerArgs),
+    /// Job runs: `jobs list`, `jobs show RUN`, `jobs run KIND [--connector C] [--wait]`,
+    /// `jobs cancel RUN`.
+    #[command(subcommand)]
+    Jobs(crate::commands::jobs::JobsCommand),
     /// Bring the marts (small daily aggregates dashboards read) up to date, or list them.
     Marts {
         /// `refresh` (default) or `list`.

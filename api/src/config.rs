@@ -31,6 +31,28 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     #[serde(default)]
     lake: FileLake,
+    #[serde(default)]
+    jobs: FileJobs,
+    alerts: Option<pipelines::alerts::AlertConfig>,
+}
+
+/// `[jobs]`: where the queue lives and how this process takes part.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileJobs {
+    /// `sqlite://PATH` or `postgres://…` (default: `jobs.db` in the data dir).
+    url: Option<String>,
+    /// Attempts `serve` runs at once (0: the server only queues; run `zhongtai worker`).
+    workers: Option<usize>,
+    /// Whether `serve` queues scheduled runs.
+    scheduler: Option<bool>,
+    max_attempts: Option<u32>,
+    retry_base_secs: Option<u64>,
+    retry_max_secs: Option<u64>,
+    lease_secs: Option<u64>,
+    heartbeat_secs: Option<u64>,
+    #[serde(default)]
+    schedule: Vec<pipelines::jobs::ScheduleDef>,
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +71,8 @@ pub struct Config {
     pub lake: LakeConfig,
     /// Where the configuration came from, for `--help`-style reporting.
     pub file: Option<PathBuf>,
+    /// The job runtime (`[jobs]`, `$ZHONGTAI_JOBS_URL`) and alerts (`[alerts]`).
+    pub jobs: crate::server::jobs::JobsSetup,
 }
 
 impl fmt::Debug for Config {
@@ -57,6 +81,12 @@ impl fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("lake", &self.lake)
             .field("file", &self.file)
+            .field(
+                "jobs_url",
+                &self.jobs.url.as_deref().map(pipelines::jobs::redact_url),
+            )
+            .field("jobs_workers", &self.jobs.workers)
+            .field("alerts", &self.jobs.alerts)
             .finish()
     }
 }
@@ -132,6 +162,34 @@ impl Config {
                 storage_options.insert((*key).to_string(), v);
             }
         }
+        let j = file.jobs;
+        let mut jobs = crate::server::jobs::JobsSetup {
+            url: env("ZHONGTAI_JOBS_URL").or(j.url),
+            schedules: j.schedule,
+            alerts: file.alerts,
+            ..Default::default()
+        };
+        if let Some(w) = j.workers {
+            jobs.workers = w;
+        }
+        if let Some(s) = j.scheduler {
+            jobs.scheduler = s;
+        }
+        if let Some(n) = j.max_attempts {
+            jobs.retry.max_attempts = n.max(1);
+        }
+        if let Some(n) = j.retry_base_secs {
+            jobs.retry.base_delay = std::time::Duration::from_secs(n.max(1));
+        }
+        if let Some(n) = j.retry_max_secs {
+            jobs.retry.max_delay = std::time::Duration::from_secs(n.max(1));
+        }
+        if let Some(n) = j.lease_secs {
+            jobs.lease_ttl = std::time::Duration::from_secs(n.max(3));
+        }
+        if let Some(n) = j.heartbeat_secs {
+            jobs.tuning.heartbeat = std::time::Duration::from_secs(n.max(1));
+        }
         Ok(Config {
             data_dir,
             lake: LakeConfig {
@@ -139,6 +197,7 @@ impl Config {
                 storage_options,
             },
             file: path,
+            jobs,
         })
     }
 }

@@ -46,6 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Metrics(a) => commands::metrics::run(&cfg, a).await,
         Command::Forecast(a) => commands::forecast::run(&cfg, a).await,
         Command::Serve(a) => commands::serve::serve(&cfg, a).await,
+        Command::Worker(a) => commands::jobs::worker(&cfg, a).await,
+        Command::Jobs(c) => commands::jobs::run(&cfg, c).await,
         Command::Token(c) => commands::serve::token(&cfg, c).await,
         Command::User(c) => commands::serve::user(&cfg, c).await,
     }

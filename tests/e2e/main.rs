@@ -1,7 +1,7 @@
 //! End-to-end tests: the real `zhongtai` binary against temporary lakes.
 //!
 //! One test binary (matklad's advice; DataFusion and delta-rs do the same). Tools some tests
-//! need (Python `deltalake`, the `s3s-fs` S3 server) are installed by
+//! need (Python `deltalake`, the `s3s-fs` S3 server, PostgreSQL) are installed by
 //! `scripts/setup-test-tools.sh`, which `.ci/run` calls; a test that misses one fails and
 //! says so, it never skips silently.
 
@@ -10,6 +10,7 @@ mod connector;
 mod demo;
 mod forecast;
 mod import;
+mod jobs;
 mod manifest;
 mod metrics;
 mod reader;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod demo_sync;
 pub mod forecast;
 pub mod import;
+pub mod jobs;
 pub mod marts;
 pub mod metrics;
 pub mod query;

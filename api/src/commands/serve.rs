@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Megabytes of memory one SQL query may use.
     #[arg(long, default_value_t = 512)]
     pub query_memory_mb: usize,
+    /// Job attempts this server runs at once (0: only queue them, for `zhongtai worker`s)
+    /// [default: `[jobs] workers`, else 2].
+    #[arg(long)]
+    pub workers: Option<usize>,
 }
 
 pub async fn serve(cfg: &Config, a: &ServeArgs) -> anyhow::Result<()> {
@@ -34,8 +38,12 @@ pub async fn serve(cfg: &Config, a: &ServeArgs) -> anyhow::Result<()> {
     let mut opts = ServeOptions {
         addr: a.addr,
         flush_every: Duration::from_millis(a.flush_ms.max(50)),
+        jobs: cfg.jobs.clone(),
         ..ServeOptions::default()
     };
+    if let Some(w) = a.workers {
+        opts.jobs.workers = w;
+    }
     opts.limits.timeout = Duration::from_secs(a.query_timeout_s.max(1));
     opts.limits.memory_bytes = a.query_memory_mb.max(16) << 20;
     let running = start(wh, cfg.data_dir.clone(), opts)

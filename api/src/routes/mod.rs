@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod analytics;
 pub mod forms;
+pub mod jobs;
 pub mod ops;
 pub mod query;
 
@@ -18,14 +19,16 @@ use crate::server::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "zhongtai API", description = "E-commerce data hub: entry forms, read-only SQL, metrics, reconciliation, connectors and jobs. Every route needs `Authorization: Bearer <token>` (or a session cookie) except /healthz and POST /api/v1/login."),
+    info(title = "zhongtai API", description = "E-commerce data hub: entry forms, read-only SQL, metrics, reconciliation, connectors, jobs, schedules and alerts. Every route needs `Authorization: Bearer <token>` (or a session cookie) except /healthz and POST /api/v1/login."),
     paths(
         query::query, admin::me, admin::login, admin::logout, admin::list_tokens, admin::create_token,
         admin::revoke_token, admin::put_user, admin::audit, analytics::list_metrics, analytics::metric,
         analytics::checks, analytics::run, analytics::breaks, analytics::act, ops::list, ops::register,
-        ops::put_secrets, ops::test, ops::list_jobs, ops::get_job, ops::start_job, ops::flush_now,
+        ops::put_secrets, ops::test, ops::flush_now, jobs::list_jobs, jobs::get_job, jobs::start_job,
+        jobs::cancel_job, jobs::list_schedules, jobs::put_schedule, jobs::delete_schedule,
+        jobs::list_alerts, jobs::deliveries, jobs::list_rules, jobs::put_rule, jobs::snooze,
     ),
-    components(schemas(query::QueryRequest, admin::Login, admin::NewToken, admin::NewUser, analytics::RunRequest, analytics::BreakAction, ops::Register, ops::NewJob)),
+    components(schemas(query::QueryRequest, admin::Login, admin::NewToken, admin::NewUser, analytics::RunRequest, analytics::BreakAction, ops::Register, jobs::NewJob, jobs::NewSchedule, jobs::Snooze, jobs::RuleBody)),
     modifiers(&Bearer)
 )]
 struct ApiDoc;
@@ -133,8 +136,19 @@ pub fn router(st: AppState) -> Router {
         .route("/api/v1/connectors", get(ops::list).post(ops::register))
         .route("/api/v1/connectors/{name}/secrets", put(ops::put_secrets))
         .route("/api/v1/connectors/{name}/test", post(ops::test))
-        .route("/api/v1/jobs", get(ops::list_jobs).post(ops::start_job))
-        .route("/api/v1/jobs/{id}", get(ops::get_job))
+        .route("/api/v1/jobs", get(jobs::list_jobs).post(jobs::start_job))
+        .route("/api/v1/jobs/{id}", get(jobs::get_job))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel_job))
+        .route("/api/v1/schedules", get(jobs::list_schedules))
+        .route(
+            "/api/v1/schedules/{name}",
+            put(jobs::put_schedule).delete(jobs::delete_schedule),
+        )
+        .route("/api/v1/alerts", get(jobs::list_alerts))
+        .route("/api/v1/alerts/deliveries", get(jobs::deliveries))
+        .route("/api/v1/alerts/rules", get(jobs::list_rules))
+        .route("/api/v1/alerts/rules/{name}", put(jobs::put_rule))
+        .route("/api/v1/alerts/{name}/snooze", post(jobs::snooze))
         .route("/api/v1/flush", post(ops::flush_now))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(ops::prometheus))

@@ -1,4 +1,4 @@
-//! Connectors and jobs over HTTP, plus health and Prometheus metrics.
+//! Connectors over HTTP, plus health, Prometheus metrics and the journal flush.
 //!
 //! Connector secrets are write-only: `PUT /connectors/{name}/secrets` stores values for the
 //! env names a document references (in the API's SQLite file, mode 0600); no endpoint ever
@@ -12,10 +12,8 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use pipelines::registry::{self, ConnectorDoc, Registry};
-use pipelines::sync::{SyncOptions, sync_stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::Row as _;
 
 use super::forms::{json_body, parse_json};
 use crate::auth::roles::Perm;
@@ -24,18 +22,7 @@ use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
 async fn secrets(st: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    sqlx::query("CREATE TABLE IF NOT EXISTS connector_secrets (env TEXT PRIMARY KEY, value TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL)")
-        .execute(&st.store.pool)
-        .await
-        .map_err(|e| ApiError::internal("preparing the secrets table", e))?;
-    let rows = sqlx::query("SELECT env, value FROM connector_secrets")
-        .fetch_all(&st.store.pool)
-        .await
-        .map_err(|e| ApiError::internal("reading connector secrets", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.get("env"), r.get("value")))
-        .collect())
+    Ok(st.store.connector_secrets().await?)
 }
 
 fn resolver(stored: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
@@ -146,7 +133,6 @@ pub async fn put_secrets(
             "must be an object of env name to value",
         ));
     };
-    let _ = secrets(&st).await?;
     for (k, val) in &m {
         if !doc.secrets.values().any(|r| &r.env == k) {
             return Err(ApiError::invalid(
@@ -166,6 +152,11 @@ pub async fn put_secrets(
             .await
             .map_err(|e| ApiError::internal("storing a secret", e))?;
     }
+    // Syncs run by this process's workers see the new values at once.
+    st.secrets
+        .reload(&st.store)
+        .await
+        .map_err(|e| ApiError::internal("reloading connector secrets", e))?;
     let names: Vec<&String> = m.keys().collect();
     st.store
         .audit(
@@ -212,166 +203,6 @@ fn shanghai_now() -> chrono::NaiveDateTime {
         .with_timezone(&warehouse::schema::BUSINESS_TZ)
         .naive_local();
     t.with_nanosecond(0).unwrap_or(t)
-}
-
-/// Syncs every enabled stream of a connector (the `sync` job).
-pub async fn sync(st: &AppState, name: &str, days: i64) -> Result<Value, String> {
-    let r = reg(st);
-    let doc = r.get(name).map_err(|e| e.to_string())?;
-    let _lock = r.lock(&doc.name).map_err(|e| e.to_string())?;
-    let env = resolver(secrets(st).await.map_err(|e| format!("{e:?}"))?);
-    let streams =
-        registry::build(&doc, &env, r.tokens(&doc.name), &[]).map_err(|e| e.to_string())?;
-    let to = shanghai_now();
-    let from = doc
-        .start_date
-        .map(|d| d.and_time(chrono::NaiveTime::MIN))
-        .unwrap_or(to - chrono::Duration::days(days));
-    let opts = SyncOptions::new(from, to);
-    let mut out = Vec::new();
-    for s in &streams {
-        let rep = sync_stream(&st.wh, &doc.name, s, &opts, &|_| {})
-            .await
-            .map_err(|e| format!("stream {}: {e}", s.name()))?;
-        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "windows": rep.windows}));
-    }
-    pipelines::marts::refresh_all(&st.wh)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(json!({"connector": name, "streams": out}))
-}
-
-/// A job to start.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewJob {
-    /// reconcile | marts | flush | sync
-    pub kind: String,
-    /// For reconcile: a run request (checks, period, as_of). For sync: {"connector": NAME, "days": N}.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub args: Value,
-}
-
-/// `GET /api/v1/jobs`.
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", responses((status = 200, description = "Recent jobs, newest first")), security(("bearer" = [])))]
-pub async fn list_jobs(
-    State(st): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, ApiError> {
-    require(&p, Perm::JobsRead)?;
-    Ok(Json(json!({"jobs": st.jobs.list()})))
-}
-
-/// `GET /api/v1/jobs/{id}`.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)), responses((status = 200, body = crate::server::jobs::JobInfo), (status = 404, description = "No such job")), security(("bearer" = [])))]
-pub async fn get_job(
-    State(st): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    require(&p, Perm::JobsRead)?;
-    let j = st
-        .jobs
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no job {id:?}")))?;
-    Ok(Json(json!(j)))
-}
-
-/// `POST /api/v1/jobs`: starts a job; answers 202 with its id at once.
-#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJob, responses((status = 202, body = crate::server::jobs::JobInfo), (status = 422, description = "Unknown kind or bad arguments")), security(("bearer" = [])))]
-pub async fn start_job(
-    State(st): State<AppState>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let j: NewJob = parse_json(&headers, &body, 16 * 1024)?;
-    match j.kind.as_str() {
-        "reconcile" => require(&p, Perm::ReconAct)?,
-        "marts" | "flush" | "sync" => require(&p, Perm::JobsRun)?,
-        other => {
-            return Err(ApiError::invalid(
-                "kind",
-                format!(
-                    "must be one of {}, got {other:?}",
-                    crate::server::jobs::KINDS.join(", ")
-                ),
-            ));
-        }
-    }
-    if p.shops.is_some() {
-        return Err(ApiError::Forbidden(
-            "jobs act on every shop; shop-scoped callers cannot start them".into(),
-        ));
-    }
-    let run_req: Option<super::analytics::RunRequest> = if j.kind == "reconcile" {
-        let a = if j.args.is_null() {
-            json!({})
-        } else {
-            j.args.clone()
-        };
-        Some(serde_json::from_value(a).map_err(|e| ApiError::invalid("args", e.to_string()))?)
-    } else {
-        None
-    };
-    let connector = if j.kind == "sync" {
-        let n = j
-            .args
-            .get("connector")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid("args.connector", "is required"))?;
-        reg(&st)
-            .get(n)
-            .map_err(|e| ApiError::invalid("args.connector", e.to_string()))?;
-        Some(n.to_string())
-    } else {
-        None
-    };
-    let info = st.jobs.start(&j.kind, j.args.clone(), &p.id);
-    st.store
-        .audit(
-            &p.id,
-            "start",
-            &format!("jobs/{}", info.id),
-            None,
-            Some(&json!({"kind": j.kind, "args": j.args})),
-        )
-        .await?;
-    let st2 = st.clone();
-    let id = info.id.clone();
-    let kind = j.kind.clone();
-    let days = j
-        .args
-        .get("days")
-        .and_then(Value::as_i64)
-        .unwrap_or(30)
-        .clamp(1, 3650);
-    tokio::spawn(async move {
-        let r: Result<Value, String> = match kind.as_str() {
-            "reconcile" => {
-                match super::analytics::run_checks(&st2, &run_req.unwrap_or_default()).await {
-                    Ok(rep) => Ok(
-                        json!({"run_id": rep.run_id, "checks": rep.checks.iter().map(|c| json!({"check": c.check, "open_after": c.open_after})).collect::<Vec<_>>()}),
-                    ),
-                    Err(e) => Err(format!("{e:?}")),
-                }
-            }
-            "marts" => pipelines::marts::refresh_all(&st2.wh)
-                .await
-                .map(|r| json!({"marts": r.len()}))
-                .map_err(|e| e.to_string()),
-            "flush" => st2
-                .flush
-                .flush()
-                .await
-                .map(|r| json!(r))
-                .map_err(|e| e.to_string()),
-            _ => sync(&st2, connector.as_deref().unwrap_or_default(), days).await,
-        };
-        st2.jobs.finish(&id, r);
-    });
-    Ok((StatusCode::ACCEPTED, Json(json!(info))).into_response())
 }
 
 /// `GET /healthz`: liveness and the flush lag (public, no data).

@@ -1,88 +1,165 @@
-//! Jobs the API can trigger and watch: reconciliation runs, mart refreshes, lake flushes and
-//! connector syncs, each run as a task with its status kept for the server's lifetime.
-//!
-//! This is the API's view of jobs; scheduling, retries and a durable queue (apalis) belong
-//! to the pipelines issue, which will put its queue behind the same endpoints.
+//! The job runtime as the server (and `zhongtai worker`) runs it: the queue and run history in
+//! the job backend (`jobs.db` in the data dir, or PostgreSQL), workers and the scheduler in
+//! this process unless told otherwise, and connector secrets from the API's store.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use serde::Serialize;
-use serde_json::Value;
+use pipelines::alerts::{AlertConfig, AlertRuntime};
+use pipelines::jobs::{
+    JobEnv, Queue, QueueTuning, RetryPolicy, ScheduleDef, Scheduler, SecretLookup, WorkerOptions,
+    run_worker,
+};
+use warehouse::Warehouse;
 
-/// Kinds of job.
-pub const KINDS: &[&str] = &["reconcile", "marts", "flush", "sync"];
+use crate::store::Store;
 
-/// A job's state.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct JobInfo {
-    pub id: String,
-    pub kind: String,
-    #[schema(value_type = Object)]
-    pub args: Value,
-    pub status: String,
-    pub requested_by: String,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    #[schema(value_type = Object)]
-    pub result: Option<Value>,
-    pub error: Option<String>,
+/// How this process takes part in running jobs.
+#[derive(Debug, Clone)]
+pub struct JobsSetup {
+    /// `sqlite://…` or `postgres://…`; `None`: `jobs.db` in the data dir.
+    pub url: Option<String>,
+    pub tuning: QueueTuning,
+    /// Attempts this process runs at once; 0: none (queue only).
+    pub workers: usize,
+    /// Queue scheduled runs from this process.
+    pub scheduler: bool,
+    pub retry: RetryPolicy,
+    pub lease_ttl: Duration,
+    pub schedules: Vec<ScheduleDef>,
+    pub alerts: Option<AlertConfig>,
 }
 
-/// The job table.
-#[derive(Debug, Clone, Default)]
-pub struct Jobs {
-    inner: Arc<Mutex<BTreeMap<String, JobInfo>>>,
-}
-
-impl Jobs {
-    /// Registers a running job.
-    pub fn start(&self, kind: &str, args: Value, by: &str) -> JobInfo {
-        let id = format!(
-            "job-{}",
-            crate::forms::build::new_id("J").trim_start_matches("J-")
-        );
-        let info = JobInfo {
-            id: id.clone(),
-            kind: kind.into(),
-            args,
-            status: "running".into(),
-            requested_by: by.into(),
-            started_at: crate::store::now_text(),
-            finished_at: None,
-            result: None,
-            error: None,
-        };
-        self.lock().insert(id, info.clone());
-        info
-    }
-
-    /// Records how a job ended.
-    pub fn finish(&self, id: &str, r: Result<Value, String>) {
-        if let Some(j) = self.lock().get_mut(id) {
-            j.finished_at = Some(crate::store::now_text());
-            match r {
-                Ok(v) => {
-                    j.status = "succeeded".into();
-                    j.result = Some(v);
-                }
-                Err(e) => {
-                    j.status = "failed".into();
-                    j.error = Some(e);
-                }
-            }
+impl Default for JobsSetup {
+    fn default() -> Self {
+        Self {
+            url: None,
+            tuning: QueueTuning::default(),
+            workers: 2,
+            scheduler: true,
+            retry: RetryPolicy::default(),
+            lease_ttl: Duration::from_secs(30),
+            schedules: Vec::new(),
+            alerts: None,
         }
     }
+}
 
-    pub fn get(&self, id: &str) -> Option<JobInfo> {
-        self.lock().get(id).cloned()
+impl JobsSetup {
+    /// The backend URL in force.
+    pub fn url_for(&self, data_dir: &Path) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("jobs.db").display()))
+    }
+}
+
+/// Connector secrets set through the API (kept in `api.db`), in memory for the job runner;
+/// values fall back to the process environment.
+#[derive(Default)]
+pub struct SecretCache {
+    values: RwLock<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for SecretCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.values.read().map(|v| v.len()).unwrap_or(0);
+        write!(f, "SecretCache({n} secrets, values redacted)")
+    }
+}
+
+impl SecretCache {
+    /// Re-reads the stored secrets.
+    pub async fn reload(&self, store: &Store) -> Result<(), crate::store::StoreError> {
+        let fresh = store.connector_secrets().await?;
+        if let Ok(mut v) = self.values.write() {
+            *v = fresh;
+        }
+        Ok(())
     }
 
-    pub fn list(&self) -> Vec<JobInfo> {
-        self.lock().values().rev().take(200).cloned().collect()
+    /// A lookup for the job runner.
+    pub fn lookup(self: &Arc<Self>) -> SecretLookup {
+        let me = Arc::clone(self);
+        Arc::new(move |k: &str| {
+            me.values
+                .read()
+                .ok()
+                .and_then(|v| v.get(k).cloned())
+                .or_else(|| crate::config::env_var(k))
+        })
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, JobInfo>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+/// Errors setting the runtime up.
+#[derive(Debug, thiserror::Error)]
+pub enum JobsError {
+    #[error(transparent)]
+    Job(#[from] pipelines::jobs::JobError),
+    #[error("alerts: {0}")]
+    Alerts(String),
+    #[error("schedule: {0}")]
+    Schedule(String),
+}
+
+/// Connects to the backend and builds the environment workers run in.
+pub async fn open(
+    wh: Warehouse,
+    data_dir: &Path,
+    setup: &JobsSetup,
+    secrets: SecretLookup,
+) -> Result<Arc<JobEnv>, JobsError> {
+    for s in &setup.schedules {
+        s.validate()
+            .map_err(|e| JobsError::Schedule(e.to_string()))?;
     }
+    let url = setup.url_for(data_dir);
+    let (queue, state) = Queue::connect(&url, &setup.tuning).await?;
+    let alerts = match &setup.alerts {
+        Some(cfg) => {
+            let lookup = Arc::clone(&secrets);
+            Some(Arc::new(
+                AlertRuntime::new(cfg.clone(), &move |k: &str| lookup(k))
+                    .map_err(JobsError::Alerts)?,
+            ))
+        }
+        None => None,
+    };
+    tracing::info!(backend = %pipelines::jobs::redact_url(&url), "job backend ready");
+    Ok(Arc::new(JobEnv {
+        wh,
+        data_dir: data_dir.to_path_buf(),
+        queue,
+        state,
+        secrets,
+        retry: setup.retry.clone(),
+        lease_ttl: setup.lease_ttl,
+        alerts,
+    }))
+}
+
+/// Starts this process's workers and scheduler; they stop when `stop` turns true.
+pub fn spawn(
+    env: &Arc<JobEnv>,
+    setup: &JobsSetup,
+    prefix: &str,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if setup.workers > 0 {
+        let opts = WorkerOptions::named(prefix, setup.workers, setup.tuning.clone());
+        let (e, s) = (Arc::clone(env), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(err) = run_worker(e, opts, s).await {
+                tracing::error!(error = %err, "job worker ended");
+            }
+        }));
+    }
+    if setup.scheduler {
+        let sched = Scheduler::new(Arc::clone(env), setup.schedules.clone());
+        tasks.push(tokio::spawn(sched.run(stop.clone())));
+    }
+    tasks
 }

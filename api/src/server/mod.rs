@@ -35,6 +35,8 @@ pub struct ServeOptions {
     /// How often the journal is flushed into the lake.
     pub flush_every: Duration,
     pub limits: QueryLimits,
+    /// The job runtime: backend, workers and scheduler in this process, alerts.
+    pub jobs: jobs::JobsSetup,
 }
 
 impl Default for ServeOptions {
@@ -43,6 +45,7 @@ impl Default for ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             flush_every: Duration::from_millis(1000),
             limits: QueryLimits::default(),
+            jobs: jobs::JobsSetup::default(),
         }
     }
 }
@@ -65,6 +68,8 @@ pub enum ServeError {
     Store(#[from] crate::store::StoreError),
     #[error("flushing the journal: {0}")]
     Flush(#[from] flush::FlushError),
+    #[error("starting the job runtime: {0}")]
+    Jobs(#[from] jobs::JobsError),
     #[error("listening on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -99,6 +104,9 @@ pub async fn start(
     );
     refs.refresh(&wh).await?;
     let journal = Journal::start(&store, Arc::clone(&pending), Arc::clone(&refs)).await?;
+    let secrets = Arc::new(jobs::SecretCache::default());
+    secrets.reload(&store).await?;
+    let job_env = jobs::open((*wh).clone(), &data_dir, &opts.jobs, secrets.lookup()).await?;
     let st = AppState {
         wh: Arc::clone(&wh),
         tables: TableCache::new((*wh).clone(), TABLE_MAX_AGE),
@@ -111,11 +119,14 @@ pub async fn start(
         query_slots: Arc::new(Semaphore::new(opts.limits.concurrent.max(1))),
         limits: opts.limits.clone(),
         telemetry: Arc::default(),
-        jobs: jobs::Jobs::default(),
+        jobs: Arc::clone(&job_env),
+        jobs_setup: Arc::new(opts.jobs.clone()),
+        secrets,
         openapi: Arc::new(crate::routes::openapi()),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let flush_loop = tokio::spawn(Arc::clone(&flusher).run(opts.flush_every, stop_rx.clone()));
+    let job_tasks = jobs::spawn(&job_env, &opts.jobs, "serve", &stop_rx);
     let listener = tokio::net::TcpListener::bind(opts.addr)
         .await
         .map_err(|source| ServeError::Bind {
@@ -134,6 +145,10 @@ pub async fn start(
             .await
             .map_err(ServeError::Serve)?;
         let _ = flush_loop.await;
+        // Workers finish the attempts they hold before the process ends.
+        for t in job_tasks {
+            let _ = t.await;
+        }
         // Everything acknowledged goes into the lake before the process ends.
         let r = st_final.flush.flush().await?;
         tracing::info!(entries = r.entries, "final flush on shutdown");

@@ -7,7 +7,7 @@ use tokio::sync::Semaphore;
 use warehouse::{TableCache, Warehouse};
 
 use super::flush::Flusher;
-use super::jobs::Jobs;
+use super::jobs::{JobsSetup, SecretCache};
 use super::telemetry::Telemetry;
 use crate::forms::lookup::Pending;
 use crate::forms::refs::Refs;
@@ -53,6 +53,10 @@ pub struct AppState {
     pub limits: QueryLimits,
     pub query_slots: Arc<Semaphore>,
     pub telemetry: Arc<Telemetry>,
-    pub jobs: Jobs,
+    /// The job runtime: queue, run history, alerts.
+    pub jobs: Arc<pipelines::jobs::JobEnv>,
+    pub jobs_setup: Arc<JobsSetup>,
+    /// Connector secrets set through the API, for syncs run here.
+    pub secrets: Arc<SecretCache>,
     pub openapi: Arc<serde_json::Value>,
 }

@@ -38,6 +38,8 @@ pub(crate) fn sql(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 }
 
 const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS connector_secrets (env TEXT PRIMARY KEY, value TEXT NOT NULL,
+        set_by TEXT NOT NULL, set_at TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS tokens (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
         shops TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
@@ -107,6 +109,21 @@ impl Store {
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
         Ok(Store { pool, options })
+    }
+
+    /// Connector secrets set through the API: env name → value (never returned by any route).
+    pub async fn connector_secrets(
+        &self,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        use sqlx::Row as _;
+        let rows = sqlx::query("SELECT env, value FROM connector_secrets")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql("reading connector secrets"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get("env"), r.get("value")))
+            .collect())
     }
 
     /// A dedicated connection (the journal writer's).

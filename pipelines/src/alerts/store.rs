@@ -82,12 +82,7 @@ pub struct AlertStore {
 impl AlertStore {
     /// Creates the tables in the job backend.
     pub async fn open(pool: &AnyPool) -> Result<Self, StateError> {
-        for s in SCHEMA {
-            sqlx::query(*s)
-                .execute(pool)
-                .await
-                .map_err(sql("creating the alert tables"))?;
-        }
+        crate::jobs::create_tables(pool, SCHEMA, "creating the alert tables").await?;
         Ok(Self { pool: pool.clone() })
     }
 

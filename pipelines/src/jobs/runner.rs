@@ -173,15 +173,23 @@ pub async fn run_attempt(env: &JobEnv, args: &JobArgs, worker: &str) -> Result<(
                 )
                 .await?;
             tracing::info!(run_id, %target, rows = out.rows, "job succeeded");
-            if matches!(args.spec, JobSpec::Sync { .. }) && env.alerts.is_some() {
-                let next = JobArgs {
-                    run_id: format!("{run_id}-alerts"),
-                    spec: JobSpec::Alerts { rules: Vec::new() },
-                    trigger: Trigger::AfterSync,
-                    requested_by: format!("after {run_id}"),
-                    attempt: 1,
-                };
-                super::submit(&env.queue, &env.state, &next).await?;
+            if matches!(args.spec, JobSpec::Sync { .. }) {
+                // The marts and the alerts follow as their own runs: each target is leased, so
+                // syncs of several connectors on several workers never rebuild a mart at once.
+                let mut follow = vec![("marts", JobSpec::Marts {})];
+                if env.alerts.is_some() {
+                    follow.push(("alerts", JobSpec::Alerts { rules: Vec::new() }));
+                }
+                for (suffix, spec) in follow {
+                    let next = JobArgs {
+                        run_id: format!("{run_id}-{suffix}"),
+                        spec,
+                        trigger: Trigger::AfterSync,
+                        requested_by: format!("after {run_id}"),
+                        attempt: 1,
+                    };
+                    super::submit(&env.queue, &env.state, &next).await?;
+                }
             }
         }
         Ok(Err(e)) if e.retryable() && args.attempt < env.retry.max_attempts => {
@@ -302,7 +310,7 @@ pub async fn execute(env: &JobEnv, spec: &JobSpec) -> Result<Output, JobError> {
     }
 }
 
-/// An incremental sync of one registered connector, then the marts.
+/// An incremental sync of one registered connector (the marts follow as their own run).
 async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::PipelineError> {
     use crate::registry::{self, Registry};
     use crate::sync::{SyncOptions, sync_stream};
@@ -327,7 +335,6 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
         rows += (rep.appended + rep.merged) as i64;
         out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "windows": rep.windows}));
     }
-    crate::marts::refresh_all(&env.wh).await?;
     Ok(Output {
         rows,
         result: json!({"connector": name, "streams": out}),

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum JobSpec {
-    /// Incremental sync of one registered connector, then the marts.
+    /// Incremental sync of one registered connector; a marts run (and alerts) follow it.
     Sync {
         connector: String,
         /// How far back a first sync starts when the connector has no `start_date` (days).
@@ -90,7 +90,7 @@ pub enum Trigger {
     Manual,
     /// A cron schedule.
     Schedule,
-    /// Alert evaluation after a successful sync.
+    /// Marts and alert evaluation after a successful sync.
     AfterSync,
 }
 

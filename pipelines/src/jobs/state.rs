@@ -84,6 +84,34 @@ const SCHEMA: &[&str] = &[
     )",
 ];
 
+/// Runs `CREATE … IF NOT EXISTS` statements. Two processes starting at once on PostgreSQL
+/// can still collide in its catalog ("duplicate key … pg_type"); the loser tries again.
+pub(crate) async fn create(
+    pool: &AnyPool,
+    stmts: &[&'static str],
+    op: &'static str,
+) -> Result<(), StateError> {
+    let mut tries = 0;
+    loop {
+        let mut failed = None;
+        for stmt in stmts {
+            if let Err(e) = sqlx::query(*stmt).execute(pool).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        match failed {
+            None => return Ok(()),
+            Some(e) if tries < 5 => {
+                tracing::debug!(error = %e, "retrying table creation");
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200 * tries)).await;
+            }
+            Some(source) => return Err(StateError::Sql { op, source }),
+        }
+    }
+}
+
 /// A run as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunRecord {
@@ -138,12 +166,7 @@ impl JobState {
             .connect(url)
             .await
             .map_err(sql("connecting"))?;
-        for stmt in SCHEMA {
-            sqlx::query(*stmt)
-                .execute(&pool)
-                .await
-                .map_err(sql("creating the job tables"))?;
-        }
+        create(&pool, SCHEMA, "creating the job tables").await?;
         Ok(Self { pool })
     }
 
