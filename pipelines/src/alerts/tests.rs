@@ -278,3 +278,154 @@ async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
         "held back, not lost"
     );
 }
+
+/// Every built-in condition runs on a realistic lake (its SQL is valid and returns keys), and a
+/// failed sync and a stuck run (lease lapsed while "running") surface as alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surface() {
+    use crate::jobs::{JobArgs, JobSpec, Trigger};
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().join("lake").display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let cfg = crate::demo::DemoConfig {
+        orders: 1_500,
+        skus: 40,
+        days: 20,
+        end_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+        seed: 3,
+    };
+    crate::demo::run_demo(&wh, &cfg, false, None, &|_| {})
+        .await
+        .expect("demo");
+    crate::marts::refresh_all(&wh).await.expect("marts");
+    // One open break in the exception queue (as a reconciliation run leaves it).
+    put(&wh, "recon_breaks", &[json!({"break_id": "order_payment:jst:1", "check_name": "order_payment",
+        "kind": "MISSING_PAYMENT", "period": "2026-11", "break_date": "2026-11-20", "shop_id": "jst:10001",
+        "key_values": "order_id=jst:1", "unit": "money", "expected": "120.00", "actual": null,
+        "difference": "-120.00", "amount_at_stake": "120.00", "status": "open",
+        "first_seen_at": "2026-11-21T00:00:00Z", "last_seen_at": "2026-11-21T00:00:00Z",
+        "updated_by": "run-test", "source": "test"})]).await;
+    let im = ImSim::start(
+        ImSimConfig {
+            wecom_keys: vec!["wk".into()],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .expect("im");
+    let mut channels = BTreeMap::new();
+    channels.insert(
+        "wecom".to_string(),
+        Target::Wecom {
+            url: im.wecom_url("wk"),
+        },
+    );
+    let builtins = [
+        ("low_stock", Some(10)),
+        ("high_stock", Some(1)),
+        ("stale_shipment", Some(1)),
+        ("recon_breaks", Some(0)),
+        ("sales_drop", Some(100)),
+        ("failing_sync", None),
+        ("stuck_job", None),
+    ];
+    let rules: Vec<Rule> = builtins
+        .iter()
+        .map(|(b, t)| {
+            let th = t.map(|t| format!("threshold = {t}\n")).unwrap_or_default();
+            toml::from_str(&format!(
+                "name = \"{b}\"\nbuiltin = \"{b}\"\n{th}channels = [\"wecom\"]\n"
+            ))
+            .expect("rule")
+        })
+        .collect();
+    let runtime = AlertRuntime::new(
+        AlertConfig {
+            per_minute: 1000,
+            channels,
+            rules,
+            ..Default::default()
+        },
+        &|_: &str| None,
+    )
+    .expect("runtime");
+    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
+        .await
+        .expect("queue");
+    // A failed sync, and a run marked running whose lease is gone (its worker died).
+    let args = |id: &str, connector: &str| JobArgs {
+        run_id: id.into(),
+        spec: JobSpec::Sync {
+            connector: connector.into(),
+            days: None,
+        },
+        trigger: Trigger::Manual,
+        requested_by: "test".into(),
+        attempt: 1,
+    };
+    state
+        .record_queued(&args("r-failed", "jst-main"))
+        .await
+        .expect("q");
+    state.start("r-failed", 1, "w").await.expect("start");
+    state
+        .finish(
+            "r-failed",
+            "failed",
+            None,
+            None,
+            Some("platform refused the credentials"),
+            None,
+        )
+        .await
+        .expect("finish");
+    state
+        .record_queued(&args("r-stuck", "top-tmall"))
+        .await
+        .expect("q");
+    state
+        .start("r-stuck", 1, "dead-worker")
+        .await
+        .expect("start");
+    let env = JobEnv {
+        wh,
+        data_dir: dir.path().to_path_buf(),
+        queue,
+        state,
+        secrets: Arc::new(|_: &str| None),
+        retry: RetryPolicy::default(),
+        lease_ttl: Duration::from_secs(10),
+        alerts: None,
+    };
+    let r = runtime.evaluate(&env, &[]).await.expect("eval");
+    assert!(r.errors.is_empty(), "{:#?}", r.errors);
+    assert_eq!(r.rules, builtins.len());
+    let store = store::AlertStore::open(env.state.pool())
+        .await
+        .expect("store");
+    let states = store.states("").await.expect("states");
+    for (b, _) in builtins {
+        assert!(states.iter().any(|s| s.rule == b), "{b} returned no keys");
+    }
+    // Shipments still in transit days later, and the open break, fire.
+    for b in ["stale_shipment", "recon_breaks"] {
+        assert!(
+            states.iter().any(|s| s.rule == b && s.firing),
+            "{b} never fired"
+        );
+    }
+    let firing = |rule: &str, key: &str| {
+        states
+            .iter()
+            .any(|s| s.rule == rule && s.key == key && s.firing)
+    };
+    assert!(firing("failing_sync", "sync:jst-main"));
+    assert!(firing("stuck_job", "r-stuck"));
+    assert!(r.deliveries > 0);
+}
