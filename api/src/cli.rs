@@ -211,6 +211,9 @@ pub enum Platform {
     Taobao,
     /// MiniShop, a representative mini-program shop REST backend (for `kind = "http"` manifests).
     Minishop,
+    /// Alert receivers: WeCom, DingTalk and Feishu robots that verify signatures, a webhook and
+    /// an SMTP sink (for trying `[alerts]` without the real platforms).
+    Robots,
 }
 
 #[derive(Debug, clap::Args)]

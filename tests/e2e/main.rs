@@ -5,6 +5,7 @@
 //! `scripts/setup-test-tools.sh`, which `.ci/run` calls; a test that misses one fails and
 //! says so, it never skips silently.
 
+mod alerts;
 mod api;
 mod connector;
 mod demo;

@@ -1,5 +1,5 @@
 //! `zhongtai simulate PLATFORM`: a faithful platform simulator on loopback, serving a world
-//! generated like `zhongtai demo`, until Ctrl-C. It prints the credentials to use and can
+//! generated like `zhongtai demo` (or, for `robots`, alert receivers), until Ctrl-C. It prints the credentials to use and can
 //! write a ready-to-register connector document.
 
 use std::time::Instant;
@@ -20,7 +20,57 @@ pub async fn run(args: &SimulateArgs) -> anyhow::Result<()> {
         Platform::Jushuitan => jushuitan(args).await,
         Platform::Minishop => minishop(args).await,
         Platform::Taobao => taobao(args).await,
+        Platform::Robots => robots(args).await,
     }
+}
+
+/// The robots' test credentials (they only open the local receivers).
+pub const ROBOT_WECOM_KEY: &str = "sim-wecom-key";
+pub const ROBOT_DING_TOKEN: &str = "sim-ding-token";
+pub const ROBOT_DING_SECRET: &str = "SECsim-ding-secret";
+pub const ROBOT_FEISHU_TOKEN: &str = "sim-feishu-hook";
+pub const ROBOT_FEISHU_SECRET: &str = "sim-feishu-secret";
+pub const ROBOT_WEBHOOK_SECRET: &str = "sim-webhook-secret";
+
+async fn robots(args: &SimulateArgs) -> anyhow::Result<()> {
+    use connectors::notify::sim::{ImSim, ImSimConfig, SmtpSink};
+    let smtp = std::sync::Arc::new(
+        SmtpSink::start(None)
+            .await
+            .context("starting the SMTP sink")?,
+    );
+    let cfg = ImSimConfig {
+        wecom_keys: vec![ROBOT_WECOM_KEY.into()],
+        dingtalk: vec![(ROBOT_DING_TOKEN.into(), ROBOT_DING_SECRET.into())],
+        feishu: vec![(ROBOT_FEISHU_TOKEN.into(), ROBOT_FEISHU_SECRET.into())],
+        webhook_secret: Some(ROBOT_WEBHOOK_SECRET.into()),
+    };
+    let sim = ImSim::start_with_smtp(cfg, args.port, Some(std::sync::Arc::clone(&smtp)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    println!("# alert receivers (simulators only); use them from [alerts.channels] with ${{ENV}}:");
+    println!("export ZT_WECOM_URL={}", sim.wecom_url(ROBOT_WECOM_KEY));
+    println!("export ZT_DING_URL={}", sim.dingtalk_url(ROBOT_DING_TOKEN));
+    println!("export ZT_DING_SECRET={ROBOT_DING_SECRET}");
+    println!(
+        "export ZT_FEISHU_URL={}",
+        sim.feishu_url(ROBOT_FEISHU_TOKEN)
+    );
+    println!("export ZT_FEISHU_SECRET={ROBOT_FEISHU_SECRET}");
+    println!("export ZT_HOOK_URL={}", sim.webhook_url("zhongtai"));
+    println!("export ZT_HOOK_SECRET={ROBOT_WEBHOOK_SECRET}");
+    println!("export ZT_SMTP_PORT={}", smtp.port());
+    println!(
+        "# what arrived: GET {0}/_sim/log and {0}/_sim/mails",
+        sim.base_url()
+    );
+    println!("listening on {}", sim.base_url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
 }
 
 fn end_date(args: &SimulateArgs) -> chrono::NaiveDate {

@@ -37,7 +37,7 @@ pub struct ImSimConfig {
 }
 
 /// A request the receivers accepted or refused.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Received {
     /// `wecom`, `dingtalk`, `feishu` or `webhook`.
     pub channel: &'static str,
@@ -61,6 +61,7 @@ impl Received {
 #[derive(Debug, Default)]
 struct SimState {
     cfg: ImSimConfig,
+    smtp: Option<Arc<SmtpSink>>,
     log: Mutex<Vec<Received>>,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     fail_next: AtomicUsize,
@@ -119,8 +120,19 @@ pub struct ImSim {
 impl ImSim {
     /// Starts the receivers on `127.0.0.1:port` (0 = any free port).
     pub async fn start(cfg: ImSimConfig, port: u16) -> std::io::Result<Self> {
+        Self::start_with_smtp(cfg, port, None).await
+    }
+
+    /// As [`ImSim::start`]; `GET /_sim/mails` also lists what `smtp` received. `GET /_sim/log`
+    /// lists every robot request (for scripts and tests in other processes).
+    pub async fn start_with_smtp(
+        cfg: ImSimConfig,
+        port: u16,
+        smtp: Option<Arc<SmtpSink>>,
+    ) -> std::io::Result<Self> {
         let state = Arc::new(SimState {
             cfg,
+            smtp,
             ..SimState::default()
         });
         let app = axum::Router::new()
@@ -128,6 +140,8 @@ impl ImSim {
             .route("/robot/send", post(dingtalk))
             .route("/open-apis/bot/v2/hook/{token}", post(feishu))
             .route("/hook/{name}", post(webhook))
+            .route("/_sim/log", axum::routing::get(sim_log))
+            .route("/_sim/mails", axum::routing::get(sim_mails))
             .with_state(Arc::clone(&state));
         let lb = Loopback::serve(app, port).await?;
         Ok(Self { lb, state })
@@ -187,6 +201,25 @@ impl ImSim {
 }
 
 type Sim = State<Arc<SimState>>;
+
+async fn sim_log(State(s): Sim) -> Response {
+    let log = s.log.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    axum::Json(log).into_response()
+}
+
+async fn sim_mails(State(s): Sim) -> Response {
+    let mails: Vec<Value> = s
+        .smtp
+        .as_ref()
+        .map(|m| m.mails())
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            json!({"from": m.from, "to": m.to, "subject": m.header("subject"), "body": m.body_text()})
+        })
+        .collect();
+    axum::Json(mails).into_response()
+}
 type Params = Query<HashMap<String, String>>;
 
 fn bad_gateway() -> Response {
