@@ -321,7 +321,7 @@ pub async fn list_rules(
     ))
 }
 
-/// An alert rule as stored through the API (the shape of `[[alerts.rules]]`; see docs/alerts.md).
+/// An alert rule as stored through the API (the shape of `[[alerts.rules]]`; see docs/jobs.md).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct RuleBody {

@@ -4,16 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
-use std::sync::Arc;
-use std::time::Duration;
 
 use connectors::notify::sim::{ImSim, ImSimConfig, SmtpSink};
 use connectors::notify::{SmtpTarget, SmtpTls, Target};
 use serde_json::{Value, json};
-use warehouse::{CommitTag, LakeConfig, Warehouse};
+use warehouse::{CommitTag, Warehouse};
 
 use super::*;
-use crate::jobs::{JobEnv, Queue, QueueTuning, RetryPolicy};
 
 async fn put(wh: &Warehouse, table: &str, rows: &[Value]) {
     let def = wh.def(table).expect("def");
@@ -40,12 +37,8 @@ fn movement(id: &str, qty: i64) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn low_stock_fires_once_to_every_channel_and_resolves_when_restocked() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().join("lake").display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let env = crate::jobs::test_env(dir.path()).await;
+    let wh = env.wh.clone();
     put(&wh, "skus", &[json!({"sku_id": "SKU1", "spu_id": "SPU1", "name": "白T恤", "is_virtual": false,
         "allow_preorder": false, "allow_backorder": false, "lifecycle": "active", "list_price": "99.00",
         "cost_price": "10.00", "low_stock": 10, "source": "test"})]).await;
@@ -124,20 +117,6 @@ async fn low_stock_fires_once_to_every_channel_and_resolves_when_restocked() {
     };
     let env_lookup = |k: &str| (k == "DING_SECRET").then(|| "SECding".to_string());
     let runtime = AlertRuntime::new(cfg, &env_lookup).expect("runtime");
-    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
-        .await
-        .expect("queue");
-    let env = JobEnv {
-        wh: wh.clone(),
-        data_dir: dir.path().to_path_buf(),
-        queue,
-        state,
-        secrets: Arc::new(|_: &str| None),
-        retry: RetryPolicy::default(),
-        lease_ttl: Duration::from_secs(10),
-        alerts: None,
-    };
     let accepted = |ch: &str| im.accepted(ch).len();
     // 50 on hand: nothing to say.
     let r = runtime.evaluate(&env, &[]).await.expect("eval");
@@ -211,12 +190,7 @@ async fn low_stock_fires_once_to_every_channel_and_resolves_when_restocked() {
 #[tokio::test]
 async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().join("lake").display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let env = crate::jobs::test_env(dir.path()).await;
     let im = ImSim::start(
         ImSimConfig {
             wecom_keys: vec!["wk".into()],
@@ -248,20 +222,6 @@ async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
         &|_: &str| None,
     )
     .expect("runtime");
-    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
-        .await
-        .expect("queue");
-    let env = JobEnv {
-        wh,
-        data_dir: dir.path().to_path_buf(),
-        queue,
-        state,
-        secrets: Arc::new(|_: &str| None),
-        retry: RetryPolicy::default(),
-        lease_ttl: Duration::from_secs(10),
-        alerts: None,
-    };
     let r = runtime.evaluate(&env, &[]).await.expect("eval");
     assert_eq!((r.fired, r.deliveries), (30, 20), "{r:?}");
     assert_eq!(im.accepted("wecom").len(), 20);
@@ -285,12 +245,8 @@ async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
 async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surface() {
     use crate::jobs::{JobArgs, JobSpec, Trigger};
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().join("lake").display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let env = crate::jobs::test_env(dir.path()).await;
+    let wh = env.wh.clone();
     let cfg = crate::demo::DemoConfig {
         orders: 1_500,
         skus: 40,
@@ -354,10 +310,7 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
         &|_: &str| None,
     )
     .expect("runtime");
-    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let (queue, state) = Queue::connect(&url, &QueueTuning::default())
-        .await
-        .expect("queue");
+    let state = &env.state;
     // A failed sync, and a run marked running whose lease is gone (its worker died).
     let args = |id: &str, connector: &str| JobArgs {
         run_id: id.into(),
@@ -393,16 +346,6 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
         .start("r-stuck", 1, "dead-worker")
         .await
         .expect("start");
-    let env = JobEnv {
-        wh,
-        data_dir: dir.path().to_path_buf(),
-        queue,
-        state,
-        secrets: Arc::new(|_: &str| None),
-        retry: RetryPolicy::default(),
-        lease_ttl: Duration::from_secs(10),
-        alerts: None,
-    };
     let r = runtime.evaluate(&env, &[]).await.expect("eval");
     assert!(r.errors.is_empty(), "{:#?}", r.errors);
     assert_eq!(r.rules, builtins.len());

@@ -66,3 +66,39 @@ pub async fn submit(queue: &Queue, state: &JobState, args: &JobArgs) -> Result<b
     queue.push(args, None).await?;
     Ok(true)
 }
+
+/// A job environment over a fresh lake and `jobs.db` in `dir` (tests).
+#[cfg(test)]
+pub(crate) async fn test_env(dir: &std::path::Path) -> JobEnv {
+    test_env_with(dir, RetryPolicy::default(), &QueueTuning::default()).await
+}
+
+/// [`test_env`] with a retry policy and queue tuning.
+#[cfg(test)]
+pub(crate) async fn test_env_with(
+    dir: &std::path::Path,
+    retry: RetryPolicy,
+    tuning: &QueueTuning,
+) -> JobEnv {
+    let wh = warehouse::Warehouse::open(&warehouse::LakeConfig {
+        url: dir.join("lake").display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let url = format!("sqlite://{}", dir.join("jobs.db").display());
+    let (queue, state) = Queue::connect(&url, tuning).await.expect("queue");
+    JobEnv {
+        wh,
+        data_dir: dir.to_path_buf(),
+        queue,
+        state,
+        secrets: std::sync::Arc::new(|k: &str| {
+            (k == "MINISHOP_SECRET")
+                .then(|| connectors::minishop_sim::DEFAULT_APP_SECRET.to_string())
+        }),
+        retry,
+        lease_ttl: std::time::Duration::from_secs(3),
+        alerts: None,
+    }
+}

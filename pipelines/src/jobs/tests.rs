@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use connectors::minishop_sim::{DEFAULT_APP_SECRET, MsConfig, MsState, RunningMiniShop, generate};
-use warehouse::{LakeConfig, Warehouse};
+use connectors::minishop_sim::{MsConfig, MsState, RunningMiniShop, generate};
+use warehouse::Warehouse;
 
 use super::*;
 
@@ -26,26 +26,7 @@ fn fast_tuning() -> QueueTuning {
 
 async fn rig(retry: RetryPolicy) -> Rig {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().join("lake").display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
-    let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let (queue, state) = Queue::connect(&url, &fast_tuning()).await.expect("queue");
-    let env = Arc::new(JobEnv {
-        wh,
-        data_dir: dir.path().to_path_buf(),
-        queue,
-        state,
-        secrets: Arc::new(|k: &str| {
-            (k == "MINISHOP_SECRET").then(|| DEFAULT_APP_SECRET.to_string())
-        }),
-        retry,
-        lease_ttl: Duration::from_secs(3),
-        alerts: None,
-    });
+    let env = Arc::new(test_env_with(dir.path(), retry, &fast_tuning()).await);
     let (stop, rx) = tokio::sync::watch::channel(false);
     let w = Arc::clone(&env);
     tokio::spawn(async move {
