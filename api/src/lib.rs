@@ -16,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboards;
 pub mod forms;
 pub mod output;
 pub mod routes;

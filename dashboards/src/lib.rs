@@ -9,8 +9,10 @@
 //! - `spec`: a panel and its batches → a Vega-Lite v5 spec.
 //! - `values`: Arrow cells → JSON values (money from its exact decimal text).
 //!
-//! Still to come with the dashboards issue: the built-in dashboards, the API and web UI, and
-//! HTML / PDF / Excel reports.
+//! - `builtin/*.toml`: the built-in dashboards (sales, products, warehouse, purchasing,
+//!   logistics, finance), embedded in the binary: [`builtins`].
+//!
+//! Still to come with the dashboards issue: the API and web UI, and HTML / PDF / Excel reports.
 
 mod def;
 mod spec;
@@ -19,6 +21,47 @@ mod values;
 pub use def::{Chart, Dashboard, Field, FieldType, Mark, Panel, Source};
 pub use spec::vega_lite;
 pub use values::rows_json;
+
+/// The built-in dashboards' files: (file name, text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("sales.toml", include_str!("../builtin/sales.toml")),
+    ("products.toml", include_str!("../builtin/products.toml")),
+    ("warehouse.toml", include_str!("../builtin/warehouse.toml")),
+    (
+        "purchasing.toml",
+        include_str!("../builtin/purchasing.toml"),
+    ),
+    ("logistics.toml", include_str!("../builtin/logistics.toml")),
+    ("finance.toml", include_str!("../builtin/finance.toml")),
+];
+
+/// The built-in dashboards, parsed.
+pub fn builtins() -> Result<Vec<Dashboard>, DashError> {
+    BUILTIN
+        .iter()
+        .map(|(name, text)| Dashboard::parse(text, &format!("builtin:{name}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_builtin_dashboard_parses_with_unique_ids() {
+        let all = super::builtins().expect("builtins");
+        let ids: std::collections::BTreeSet<&str> = all.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids.len(), 6);
+        for want in [
+            "sales",
+            "products",
+            "warehouse",
+            "purchasing",
+            "logistics",
+            "finance",
+        ] {
+            assert!(ids.contains(want), "{want}");
+        }
+    }
+}
 
 /// Errors of dashboards and their specs, naming the dashboard or panel.
 #[derive(Debug, thiserror::Error)]
