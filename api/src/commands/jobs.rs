@@ -72,36 +72,42 @@ pub enum JobsCommand {
     Cancel { run_id: String },
 }
 
-async fn env(cfg: &Config) -> anyhow::Result<(Arc<pipelines::jobs::JobEnv>, Arc<SecretCache>)> {
+type Env = (
+    Arc<pipelines::jobs::JobEnv>,
+    Arc<SecretCache>,
+    Option<Store>,
+);
+
+async fn env(cfg: &Config) -> anyhow::Result<Env> {
     let wh = super::open(cfg).await?;
     let secrets = Arc::new(SecretCache::default());
     // Secrets set through the API live in api.db beside the lake; a worker elsewhere uses env.
-    if let Ok(store) = Store::open(&cfg.data_dir.join("api.db")).await {
-        let _ = secrets.reload(&store).await;
+    let store = Store::open(&cfg.data_dir.join("api.db")).await.ok();
+    if let Some(store) = &store {
+        let _ = secrets.reload(store).await;
     }
     let env = rt::open(wh, &cfg.data_dir, &cfg.jobs, secrets.lookup())
         .await
         .context("opening the job backend")?;
-    Ok((env, secrets))
+    Ok((env, secrets, store))
 }
 
 pub async fn worker(cfg: &Config, a: &WorkerArgs) -> anyhow::Result<()> {
-    let (env, secrets) = env(cfg).await?;
+    let (env, secrets, store) = env(cfg).await?;
     let mut setup = cfg.jobs.clone();
     setup.workers = a.concurrency.max(1);
     setup.scheduler = !a.no_scheduler;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = rt::spawn(&env, &setup, "worker", &stop_rx);
     // Pick up secrets set through the API meanwhile.
-    let data_dir = cfg.data_dir.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            if let Ok(store) = Store::open(&data_dir.join("api.db")).await {
+    if let Some(store) = store {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
                 let _ = secrets.reload(&store).await;
             }
-        }
-    });
+        });
+    }
     // Tests and scripts read this line.
     println!(
         "worker ready on {}",
@@ -143,7 +149,7 @@ fn line(r: &RunRecord) -> String {
 }
 
 pub async fn run(cfg: &Config, c: &JobsCommand) -> anyhow::Result<()> {
-    let (env, _) = env(cfg).await?;
+    let (env, _, _) = env(cfg).await?;
     match c {
         JobsCommand::List {
             status,

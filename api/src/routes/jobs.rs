@@ -270,10 +270,8 @@ pub async fn delete_schedule(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn alert_store(st: &AppState) -> Result<AlertStore, ApiError> {
-    AlertStore::open(st.jobs.state.pool())
-        .await
-        .map_err(backend)
+fn alert_store(st: &AppState) -> AlertStore {
+    AlertStore::of(st.jobs.state.pool())
 }
 
 /// `GET /api/v1/alerts`: every rule's keys with their state.
@@ -284,7 +282,7 @@ pub async fn list_alerts(
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::JobsRead)?;
     unscoped(&p)?;
-    let s = alert_store(&st).await?;
+    let s = alert_store(&st);
     let states = s.states("").await.map_err(backend)?;
     Ok(Json(json!({"alerts": states})))
 }
@@ -297,7 +295,7 @@ pub async fn deliveries(
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::JobsRead)?;
     unscoped(&p)?;
-    let s = alert_store(&st).await?;
+    let s = alert_store(&st);
     Ok(Json(
         json!({"deliveries": s.deliveries(200).await.map_err(backend)?}),
     ))
@@ -314,7 +312,7 @@ pub async fn list_rules(
     let Some(rt) = &st.jobs.alerts else {
         return Ok(Json(json!({"rules": [], "channels": []})));
     };
-    let s = alert_store(&st).await?;
+    let s = alert_store(&st);
     let rules = rt.rules(&s).await.map_err(backend)?;
     Ok(Json(
         json!({"rules": rules, "channels": rt.channel_names()}),
@@ -369,7 +367,7 @@ pub async fn put_rule(
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     rule.validate(&refs)
         .map_err(|e| ApiError::invalid("rule", e))?;
-    let s = alert_store(&st).await?;
+    let s = alert_store(&st);
     let text = serde_json::to_string(&rule).unwrap_or_default();
     s.put_rule(&name, &text, &p.id).await.map_err(backend)?;
     st.store
@@ -411,7 +409,7 @@ pub async fn snooze(
         return Err(ApiError::invalid("minutes", "between 1 and 10080 (a week)"));
     }
     let until = pipelines::jobs::now_ms() + z.minutes * 60_000;
-    let s = alert_store(&st).await?;
+    let s = alert_store(&st);
     let n = s
         .snooze(&rule, z.key.as_deref().unwrap_or(""), until)
         .await

@@ -20,12 +20,13 @@ mod tests;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use email::SmtpTls;
 
-/// Where a message goes. Built from configuration; every credential is redacted in `Debug`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+/// Where a message goes. Built from configuration; every credential is redacted in `Debug`
+/// (serialising gives the configuration back, credentials included).
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Target {
     /// WeCom group robot: `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…` (the key is
@@ -44,7 +45,7 @@ pub enum Target {
 }
 
 /// An SMTP server and the envelope.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpTarget {
     pub host: String,

@@ -55,7 +55,7 @@ fn default_per_minute() -> u32 {
 
 /// Replaces `${NAME}` in a channel's strings with the environment's value.
 fn expand(t: &Target, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, String> {
-    let v = serde_json::to_value(TargetWire(t)).map_err(|e| e.to_string())?;
+    let v = serde_json::to_value(t).map_err(|e| e.to_string())?;
     fn walk(
         v: serde_json::Value,
         env: &dyn Fn(&str) -> Option<String>,
@@ -93,49 +93,6 @@ fn expand(t: &Target, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, St
         })
     }
     serde_json::from_value(walk(v, env)?).map_err(|e| e.to_string())
-}
-
-/// Serialises a target back to its config shape (only to expand `${…}`).
-struct TargetWire<'a>(&'a Target);
-
-impl Serialize for TargetWire<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("kind", self.0.kind())?;
-        match self.0 {
-            Target::Wecom { url } => m.serialize_entry("url", url)?,
-            Target::Dingtalk { url, secret }
-            | Target::Feishu { url, secret }
-            | Target::Webhook { url, secret } => {
-                m.serialize_entry("url", url)?;
-                if let Some(sec) = secret {
-                    m.serialize_entry("secret", sec)?;
-                }
-            }
-            Target::Email(e) => {
-                m.serialize_entry("host", &e.host)?;
-                m.serialize_entry("port", &e.port)?;
-                m.serialize_entry(
-                    "tls",
-                    match e.tls {
-                        notify::SmtpTls::Tls => "tls",
-                        notify::SmtpTls::Starttls => "starttls",
-                        notify::SmtpTls::None => "none",
-                    },
-                )?;
-                if let Some(u) = &e.username {
-                    m.serialize_entry("username", u)?;
-                }
-                if let Some(p) = &e.password {
-                    m.serialize_entry("password", p)?;
-                }
-                m.serialize_entry("from", &e.from)?;
-                m.serialize_entry("to", &e.to)?;
-            }
-        }
-        m.end()
-    }
 }
 
 /// What one evaluation did.
@@ -209,7 +166,7 @@ impl AlertRuntime {
 
     /// Evaluates rules (all, or those named) and delivers what is pending.
     pub async fn evaluate(&self, env: &JobEnv, only: &[String]) -> Result<AlertReport, JobError> {
-        let store = AlertStore::open(env.state.pool()).await?;
+        let store = AlertStore::of(env.state.pool());
         let mut rep = AlertReport::default();
         for rule in self.rules(&store).await? {
             if !only.is_empty() && !only.contains(&rule.name) {

@@ -15,7 +15,8 @@ fn sql(op: &'static str) -> impl FnOnce(sqlx::Error) -> StateError {
     move |source| StateError::Sql { op, source }
 }
 
-const SCHEMA: &[&str] = &[
+/// Created with the job tables by [`crate::jobs::JobState::open`].
+pub(crate) const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS zt_alert_state (
         rule TEXT NOT NULL, alert_key TEXT NOT NULL, firing BIGINT NOT NULL, since BIGINT NOT NULL,
         last_value TEXT, label TEXT, last_eval BIGINT NOT NULL, notified_at BIGINT,
@@ -80,10 +81,9 @@ pub struct AlertStore {
 }
 
 impl AlertStore {
-    /// Creates the tables in the job backend.
-    pub async fn open(pool: &AnyPool) -> Result<Self, StateError> {
-        crate::jobs::create_tables(pool, SCHEMA, "creating the alert tables").await?;
-        Ok(Self { pool: pool.clone() })
+    /// The alert tables of the job backend behind `pool` (created when the backend was opened).
+    pub fn of(pool: &AnyPool) -> Self {
+        Self { pool: pool.clone() }
     }
 
     /// Every stored key state of `rule`.

@@ -172,9 +172,7 @@ async fn low_stock_fires_once_to_every_channel_and_resolves_when_restocked() {
         mails[1].header("subject")
     );
     // The delivery log keeps every answer: 8 sent, 2 refused by the platform.
-    let store = store::AlertStore::open(env.state.pool())
-        .await
-        .expect("store");
+    let store = store::AlertStore::of(env.state.pool());
     let log = store.deliveries(100).await.expect("log");
     assert_eq!(log.iter().filter(|d| d.status == "sent").count(), 8);
     let failed: Vec<_> = log.iter().filter(|d| d.status == "failed").collect();
@@ -229,9 +227,7 @@ async fn the_channel_budget_holds_messages_back_instead_of_dropping_them() {
         im.log().iter().all(|x| x.accepted()),
         "the robot's own limit was never hit"
     );
-    let store = store::AlertStore::open(env.state.pool())
-        .await
-        .expect("store");
+    let store = store::AlertStore::of(env.state.pool());
     assert_eq!(
         store.undelivered().await.expect("pending").len(),
         10,
@@ -349,9 +345,7 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
     let r = runtime.evaluate(&env, &[]).await.expect("eval");
     assert!(r.errors.is_empty(), "{:#?}", r.errors);
     assert_eq!(r.rules, builtins.len());
-    let store = store::AlertStore::open(env.state.pool())
-        .await
-        .expect("store");
+    let store = store::AlertStore::of(env.state.pool());
     let states = store.states("").await.expect("states");
     for (b, _) in builtins {
         assert!(states.iter().any(|s| s.rule == b), "{b} returned no keys");

@@ -26,7 +26,6 @@ pub use queue::{QUEUE, Queue, QueueTuning, redact_url};
 pub use runner::{JobEnv, Output, RetryPolicy, SecretLookup, execute, run_attempt};
 pub use schedule::{ScheduleDef, Scheduler, parse_cron};
 pub use spec::{JobArgs, JobSpec, Trigger, new_run_id};
-pub(crate) use state::create as create_tables;
 pub use state::{FINAL, JobState, Lease, RunRecord, StateError, now_ms};
 pub use worker::{WorkerOptions, run_worker};
 

@@ -106,10 +106,15 @@ impl Scheduler {
         out
     }
 
-    /// Queues every tick of every schedule in `(after, until]`; returns how many runs it queued.
-    pub async fn queue_due(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> usize {
+    /// Queues every tick of `defs` in `(after, until]`; returns how many runs it queued.
+    pub async fn queue_due(
+        &self,
+        defs: &[ScheduleDef],
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> usize {
         let mut queued = 0;
-        for def in self.all().await {
+        for def in defs {
             let sched = match parse_cron(&def.cron) {
                 Ok(s) => s,
                 Err(e) => {
@@ -142,9 +147,12 @@ impl Scheduler {
         queued
     }
 
-    /// Checks the schedules every second until `stop` turns true.
+    /// Checks for due ticks every second until `stop` turns true. The schedules themselves
+    /// (connector documents, stored rows) are re-read every 10 s, not at every tick.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut last = Utc::now();
+        let mut defs = self.all().await;
+        let mut read_at = std::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -153,8 +161,12 @@ impl Scheduler {
             if *stop.borrow() {
                 break;
             }
+            if read_at.elapsed() >= Duration::from_secs(10) {
+                defs = self.all().await;
+                read_at = std::time::Instant::now();
+            }
             let now = Utc::now();
-            self.queue_due(last, now).await;
+            self.queue_due(&defs, last, now).await;
             last = now;
         }
     }

@@ -167,6 +167,12 @@ impl JobState {
             .await
             .map_err(sql("connecting"))?;
         create(&pool, SCHEMA, "creating the job tables").await?;
+        create(
+            &pool,
+            crate::alerts::store::SCHEMA,
+            "creating the alert tables",
+        )
+        .await?;
         Ok(Self { pool })
     }
 
