@@ -129,7 +129,7 @@ impl FieldType {
     }
 }
 
-fn ident(s: &str) -> bool {
+pub(crate) fn ident(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -157,22 +157,8 @@ impl Dashboard {
             if !ident(&p.id) || !seen.insert(p.id.as_str()) {
                 return Err(bad(format!("panel id {:?} is invalid or repeated", p.id)));
             }
-            let c = &p.chart;
-            let needs = match c.mark {
-                Mark::Arc => c.theta.is_some() && c.color.is_some(),
-                _ => c.x.is_some() && c.y.is_some(),
-            };
-            if !needs {
-                return Err(bad(format!(
-                    "panel {}: a {} chart needs {}",
-                    p.id,
-                    c.mark.as_str(),
-                    if c.mark == Mark::Arc {
-                        "theta and color"
-                    } else {
-                        "x and y"
-                    }
-                )));
+            if let Some(problem) = chart_problem(&p.chart) {
+                return Err(bad(format!("panel {}: {problem}", p.id)));
             }
             if let Source::Sql { sql } = &p.source
                 && sql.trim().is_empty()
@@ -187,6 +173,25 @@ impl Dashboard {
     pub fn panel(&self, id: &str) -> Option<&Panel> {
         self.panels.iter().find(|p| p.id == id)
     }
+}
+
+/// What a chart lacks to be drawn, if anything.
+pub(crate) fn chart_problem(c: &Chart) -> Option<String> {
+    let needs = match c.mark {
+        Mark::Arc => c.theta.is_some() && c.color.is_some(),
+        _ => c.x.is_some() && c.y.is_some(),
+    };
+    (!needs).then(|| {
+        format!(
+            "a {} chart needs {}",
+            c.mark.as_str(),
+            if c.mark == Mark::Arc {
+                "theta and color"
+            } else {
+                "x and y"
+            }
+        )
+    })
 }
 
 impl Chart {
