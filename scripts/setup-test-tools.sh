@@ -25,3 +25,22 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "setup: installing postgresql (Debian)" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
 fi
+
+# The dashboards and reports tests: headless Chromium drives the web UI (through puppeteer-core
+# from tests/ui), poppler's pdftotext reads the PDFs back, openpyxl reads the Excel files.
+need_apt=""
+[ -x /usr/bin/chromium ] || need_apt="$need_apt chromium"
+command -v pdftotext >/dev/null 2>&1 || need_apt="$need_apt poppler-utils"
+if [ -n "$need_apt" ]; then
+  echo "setup: installing$need_apt (Debian)" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need_apt >/dev/null
+fi
+if ! "$PYTHON" -c 'import openpyxl' 2>/dev/null; then
+  echo "setup: installing Python openpyxl" >&2
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check 'openpyxl==3.1.5'
+fi
+UI_DIR="$(dirname "$0")/../tests/ui"
+if [ -f "$UI_DIR/package-lock.json" ] && [ ! -d "$UI_DIR/node_modules/puppeteer-core" ]; then
+  echo "setup: installing puppeteer-core for the UI test (npm ci)" >&2
+  (cd "$UI_DIR" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi

@@ -50,6 +50,9 @@ pub enum Command {
     User(crate::commands::serve::UserCommand),
     /// Named business metrics: `metrics list`, or `metrics NAME [--by shop,month] ...`.
     Metrics(MetricsArgs),
+    /// Reports (and dashboards) as HTML, PDF or Excel files: `report list`, or
+    /// `report NAME --format pdf --from D --to D [--shop ID] -o FILE`.
+    Report(ReportArgs),
     /// Run the reconciliation checks into the exception queue, or work the queue.
     Reconcile(ReconcileArgs),
     /// Run queued jobs and schedules (beside `serve`, or on other machines sharing a
@@ -335,4 +338,38 @@ pub struct MetricsArgs {
     /// Print the compiled SQL instead of running it.
     #[arg(long)]
     pub sql: bool,
+}
+
+/// File formats of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Pdf,
+    Xlsx,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// A report's name (`list` shows them), or with `--dashboard` a dashboard's id.
+    pub name: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// First business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only these shops (repeatable, or comma-separated).
+    #[arg(long = "shop", value_name = "ID", value_delimiter = ',')]
+    pub shops: Vec<String>,
+    /// One of the report's statuses (e.g. open breaks only).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Export the dashboard NAME instead of a report.
+    #[arg(long)]
+    pub dashboard: bool,
+    /// Output file [default: NAME.FORMAT in the current folder].
+    #[arg(short = 'o', long)]
+    pub output: Option<std::path::PathBuf>,
 }

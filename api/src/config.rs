@@ -34,6 +34,20 @@ struct FileConfig {
     #[serde(default)]
     jobs: FileJobs,
     alerts: Option<pipelines::alerts::AlertConfig>,
+    #[serde(default)]
+    branding: FileBranding,
+}
+
+/// `[branding]`: how the UI and every report present the company.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileBranding {
+    company: Option<String>,
+    /// `#rrggbb`.
+    primary_color: Option<String>,
+    accent_color: Option<String>,
+    /// A PNG or JPEG file (at most 512 KiB), relative to the config file's folder.
+    logo: Option<PathBuf>,
 }
 
 /// `[jobs]`: where the queue lives and how this process takes part.
@@ -73,6 +87,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// The job runtime (`[jobs]`, `$ZHONGTAI_JOBS_URL`) and alerts (`[alerts]`).
     pub jobs: crate::server::jobs::JobsSetup,
+    /// Company name, logo and colours (`[branding]`, `$ZHONGTAI_COMPANY`).
+    pub branding: dashboards::Branding,
 }
 
 impl fmt::Debug for Config {
@@ -87,6 +103,7 @@ impl fmt::Debug for Config {
             )
             .field("jobs_workers", &self.jobs.workers)
             .field("alerts", &self.jobs.alerts)
+            .field("branding", &self.branding)
             .finish()
     }
 }
@@ -162,6 +179,7 @@ impl Config {
                 storage_options.insert((*key).to_string(), v);
             }
         }
+        let branding = branding(file.branding, path.as_deref(), &env)?;
         let j = file.jobs;
         let mut jobs = crate::server::jobs::JobsSetup {
             url: env("ZHONGTAI_JOBS_URL").or(j.url),
@@ -198,8 +216,67 @@ impl Config {
             },
             file: path,
             jobs,
+            branding,
         })
     }
+}
+
+/// `[branding]` checked: colours must be `#rgb`/`#rrggbb` (they go into CSS and PDFs), the
+/// logo a PNG or JPEG file.
+fn branding(
+    b: FileBranding,
+    config: Option<&Path>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<dashboards::Branding, ConfigError> {
+    let origin = config
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "(environment)".into());
+    let bad = |message: String| ConfigError::Parse {
+        path: origin.clone(),
+        message,
+    };
+    let mut out = dashboards::Branding::default();
+    if let Some(c) = env("ZHONGTAI_COMPANY").or(b.company) {
+        out.company = c;
+    }
+    for (name, value, slot) in [
+        ("primary_color", b.primary_color, &mut out.primary_color),
+        ("accent_color", b.accent_color, &mut out.accent_color),
+    ] {
+        if let Some(v) = value {
+            if !dashboards::doc::is_color(&v) {
+                return Err(bad(format!(
+                    "[branding] {name} = {v:?}: use #rgb or #rrggbb"
+                )));
+            }
+            *slot = v;
+        }
+    }
+    if let Some(logo) = b.logo {
+        let path = match config.and_then(Path::parent) {
+            Some(dir) if logo.is_relative() => dir.join(&logo),
+            _ => logo,
+        };
+        let bytes = std::fs::read(&path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if !(bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xFF, 0xD8, 0xFF])) {
+            return Err(bad(format!(
+                "[branding] logo {}: not a PNG or JPEG file",
+                path.display()
+            )));
+        }
+        if bytes.len() > 512 * 1024 {
+            return Err(bad(format!(
+                "[branding] logo {}: {} bytes; at most 512 KiB",
+                path.display(),
+                bytes.len()
+            )));
+        }
+        out.logo = Some(bytes);
+    }
+    Ok(out)
 }
 
 /// An environment variable, for secret references in connector documents.
@@ -272,5 +349,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("bad.toml"), "{e}");
+    }
+
+    #[test]
+    fn branding_is_checked_before_it_reaches_css_and_pdfs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let load = |text: &str| {
+            let file = dir.path().join("z.toml");
+            std::fs::write(&file, text).expect("write");
+            Config::load_with(
+                &Overrides {
+                    config: Some(file),
+                    ..Default::default()
+                },
+                |_| None,
+            )
+        };
+        std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\nrest").expect("png");
+        std::fs::write(dir.path().join("logo.gif"), b"GIF89a").expect("gif");
+        let c = load("[branding]\ncompany = \"杭州示例\"\nprimary_color = \"#123456\"\nlogo = \"logo.png\"\n")
+            .expect("load");
+        assert_eq!(c.branding.company, "杭州示例");
+        assert_eq!(c.branding.primary_color, "#123456");
+        assert!(c.branding.logo.is_some());
+        let e = load("[branding]\naccent_color = \"red;}\"\n").unwrap_err();
+        assert!(e.to_string().contains("accent_color"), "{e}");
+        let e = load("[branding]\nlogo = \"logo.gif\"\n").unwrap_err();
+        assert!(e.to_string().contains("not a PNG or JPEG"), "{e}");
+        let e = load("[branding]\nlogo = \"missing.png\"\n").unwrap_err();
+        assert!(e.to_string().contains("missing.png"), "{e}");
     }
 }

@@ -45,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Marts { action } => commands::marts::run(&cfg, action).await,
         Command::BenchSql(a) => commands::bench_sql::run(&cfg, a).await,
         Command::Metrics(a) => commands::metrics::run(&cfg, a).await,
+        Command::Report(a) => commands::report::run(&cfg, a).await,
         Command::Forecast(a) => commands::forecast::run(&cfg, a).await,
         Command::Serve(a) => commands::serve::serve(&cfg, a).await,
         Command::Worker(a) => commands::jobs::worker(&cfg, a).await,

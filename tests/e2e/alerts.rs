@@ -6,48 +6,12 @@
 //! API; no job is started by hand. The rule fires once to all four receivers when stock falls
 //! under the watermark, stays quiet while it stays low, and resolves when stock is back.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Lake};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a subcommand and reads stdout until a line starting with `until`; returns the lines.
-fn spawn(lake: &Lake, args: &[&str], until: &str) -> (Proc, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(lake.path())
-        .args(args)
-        .current_dir(lake.path())
-        .envs(lake.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let out = child.stdout.take().expect("stdout");
-    let p = Proc(child);
-    let mut lines = Vec::new();
-    for l in BufReader::new(out).lines().map_while(Result::ok) {
-        let done = l.starts_with(until);
-        lines.push(l);
-        if done {
-            return (p, lines);
-        }
-    }
-    panic!("{args:?} ended before printing {until:?}: {lines:?}");
-}
+use crate::support::{Lake, spawn};
 
 async fn get(http: &Client, url: &str) -> Value {
     let t = http

@@ -200,6 +200,15 @@ fn walk(order: &str, sku: &str) -> Vec<(Method, String, Option<Value>, &'static 
         ),
         (Method::GET, "/api/v1/metrics".into(), None, METRICS),
         (Method::GET, "/api/v1/metrics/gmv".into(), None, METRICS),
+        (Method::GET, "/api/v1/dashboards".into(), None, METRICS),
+        (Method::GET, "/api/v1/dashboards/nope".into(), None, METRICS),
+        (Method::GET, "/api/v1/reports".into(), None, METRICS),
+        (
+            Method::GET,
+            "/api/v1/reports/nope.pdf".into(),
+            None,
+            METRICS,
+        ),
         (Method::GET, "/api/v1/recon/checks".into(), None, RECON_READ),
         (
             Method::POST,
@@ -384,7 +393,8 @@ async fn every_route_authenticates_checks_roles_and_scopes_shops() {
                 .replace("{form}", "x")
                 .replace("{id}", "nope")
                 .replace("{name}", "nope")
-                .replace("{brand_id}", "nope");
+                .replace("{brand_id}", "nope")
+                .replace("{file}", "nope.pdf");
             documented.insert((m.to_uppercase(), concrete));
         }
     }

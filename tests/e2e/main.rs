@@ -8,6 +8,7 @@
 mod alerts;
 mod api;
 mod connector;
+mod dashboards;
 mod demo;
 mod forecast;
 mod import;

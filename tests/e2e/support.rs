@@ -1,7 +1,8 @@
 //! Helpers: a temporary data dir, running the binary, reading JSON results exactly.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Map, Value};
 
@@ -132,4 +133,39 @@ pub(crate) fn fen(v: &Value) -> i64 {
     let f = format!("{f:0<2}");
     let fen = i.parse::<i64>().expect("int part") * 100 + f.parse::<i64>().expect("frac part");
     if neg { -fen } else { fen }
+}
+
+/// A child process killed when dropped.
+pub(crate) struct Proc(pub(crate) Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a subcommand and reads stdout until a line starting with `until`; returns the lines.
+pub(crate) fn spawn(lake: &Lake, args: &[&str], until: &str) -> (Proc, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(lake.path())
+        .args(args)
+        .current_dir(lake.path())
+        .envs(lake.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let p = Proc(child);
+    let mut lines = Vec::new();
+    for l in BufReader::new(out).lines().map_while(Result::ok) {
+        let done = l.starts_with(until);
+        lines.push(l);
+        if done {
+            return (p, lines);
+        }
+    }
+    panic!("{args:?} ended before printing {until:?}: {lines:?}");
 }

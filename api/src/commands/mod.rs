@@ -11,6 +11,7 @@ pub mod marts;
 pub mod metrics;
 pub mod query;
 pub mod reconcile;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod tables;

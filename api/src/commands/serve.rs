@@ -39,6 +39,7 @@ pub async fn serve(cfg: &Config, a: &ServeArgs) -> anyhow::Result<()> {
         addr: a.addr,
         flush_every: Duration::from_millis(a.flush_ms.max(50)),
         jobs: cfg.jobs.clone(),
+        branding: cfg.branding.clone(),
         ..ServeOptions::default()
     };
     if let Some(w) = a.workers {

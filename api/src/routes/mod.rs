@@ -3,10 +3,12 @@
 
 pub mod admin;
 pub mod analytics;
+pub mod dashboards;
 pub mod forms;
 pub mod jobs;
 pub mod ops;
 pub mod query;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +29,7 @@ use crate::server::state::AppState;
         ops::put_secrets, ops::test, ops::flush_now, jobs::list_jobs, jobs::get_job, jobs::start_job,
         jobs::cancel_job, jobs::list_schedules, jobs::put_schedule, jobs::delete_schedule,
         jobs::list_alerts, jobs::deliveries, jobs::list_rules, jobs::put_rule, jobs::snooze,
+        dashboards::list_dashboards, dashboards::get_dashboard, dashboards::list_reports, dashboards::get_report,
     ),
     components(schemas(query::QueryRequest, admin::Login, admin::NewToken, admin::NewUser, analytics::RunRequest, analytics::BreakAction, ops::Register, jobs::NewJob, jobs::NewSchedule, jobs::Snooze, jobs::RuleBody)),
     modifiers(&Bearer)
@@ -150,13 +153,20 @@ pub fn router(st: AppState) -> Router {
         .route("/api/v1/alerts/rules/{name}", put(jobs::put_rule))
         .route("/api/v1/alerts/{name}/snooze", post(jobs::snooze))
         .route("/api/v1/flush", post(ops::flush_now))
+        .route("/api/v1/dashboards", get(dashboards::list_dashboards))
+        .route("/api/v1/dashboards/{id}", get(dashboards::get_dashboard))
+        .route("/api/v1/reports", get(dashboards::list_reports))
+        .route("/api/v1/reports/{file}", get(dashboards::get_report))
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(ops::prometheus))
         .merge(docs_page())
         .layer(from_fn_with_state(st.clone(), crate::auth::authenticate));
     let public = Router::new()
         .route("/healthz", get(ops::healthz))
-        .route("/api/v1/login", post(admin::login));
+        .route("/api/v1/login", post(admin::login))
+        .route("/", get(ui::index))
+        .route("/ui/logo", get(ui::logo))
+        .route("/ui/{*path}", get(ui::file));
     Router::new()
         .merge(api)
         .merge(public)

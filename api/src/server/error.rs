@@ -44,6 +44,27 @@ impl ApiError {
     pub fn invalid(field: &str, msg: impl Into<String>) -> ApiError {
         ApiError::Invalid(vec![FieldError::new(field, msg)])
     }
+
+    /// What a client is told (for panels that show their own error, and the command line).
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated => "not authenticated".into(),
+            ApiError::Invalid(f) => f
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::BadRequest(m)
+            | ApiError::Conflict(m)
+            | ApiError::TooLarge(m)
+            | ApiError::UnsupportedMedia(m)
+            | ApiError::NotAcceptable(m)
+            | ApiError::Limit(m)
+            | ApiError::Internal(m) => m.clone(),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub limits: QueryLimits,
     /// The job runtime: backend, workers and scheduler in this process, alerts.
     pub jobs: jobs::JobsSetup,
+    /// Company name, logo and colours (`[branding]`).
+    pub branding: dashboards::Branding,
 }
 
 impl Default for ServeOptions {
@@ -46,6 +48,7 @@ impl Default for ServeOptions {
             flush_every: Duration::from_millis(1000),
             limits: QueryLimits::default(),
             jobs: jobs::JobsSetup::default(),
+            branding: dashboards::Branding::default(),
         }
     }
 }
@@ -123,6 +126,8 @@ pub async fn start(
         jobs_setup: Arc::new(opts.jobs.clone()),
         secrets,
         openapi: Arc::new(crate::routes::openapi()),
+        branding: Arc::new(opts.branding.clone()),
+        dash_cache: Arc::default(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let flush_loop = tokio::spawn(Arc::clone(&flusher).run(opts.flush_every, stop_rx.clone()));

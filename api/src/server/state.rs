@@ -59,4 +59,8 @@ pub struct AppState {
     /// Connector secrets set through the API, for syncs run here.
     pub secrets: Arc<SecretCache>,
     pub openapi: Arc<serde_json::Value>,
+    /// Company name, logo and colours for the UI and every export.
+    pub branding: Arc<dashboards::Branding>,
+    /// Dashboard responses by table versions.
+    pub dash_cache: Arc<crate::routes::dashboards::DashCache>,
 }
