@@ -37,8 +37,12 @@ fn token(lake: &Lake, args: &[&str]) -> String {
     lake.ok(&a).trim().to_string()
 }
 
+/// The company every export and the UI must show.
+const COMPANY: &str = "杭州示例电商有限公司";
+
 fn serve() -> Served {
-    let lake = Lake::new();
+    let mut lake = Lake::new();
+    lake.env.push(("ZHONGTAI_COMPANY".into(), COMPANY.into()));
     lake.ok(&[
         "demo",
         "--orders",
@@ -477,6 +481,13 @@ async fn reports_are_real_pdf_text_typed_excel_and_self_contained_html() {
         assert!(text.contains(name), "product {name} is not in the PDF text");
     }
     assert!(text.contains("店铺销售报告"), "the title");
+    for (i, p) in text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .enumerate()
+    {
+        assert!(p.contains(COMPANY), "page {} has no company name", i + 1);
+    }
     let pages: Vec<&str> = text
         .split('\u{c}')
         .filter(|p| !p.trim().is_empty())
@@ -512,8 +523,8 @@ async fn reports_are_real_pdf_text_typed_excel_and_self_contained_html() {
         )
         .await;
     let sheets = xlsx(&x);
-    assert!(
-        sheets[0]["rows"][0][0]["v"].as_str().is_some(),
+    assert_eq!(
+        sheets[0]["rows"][0][0]["v"], COMPANY,
         "cover with the company"
     );
     let revenue = &sheets[1];
@@ -571,7 +582,7 @@ async fn reports_are_real_pdf_text_typed_excel_and_self_contained_html() {
         "external references"
     );
     assert!(h.contains("vegaEmbed") && h.contains("@media print"));
-    assert!(h.contains("月度财务报告"));
+    assert!(h.contains("月度财务报告") && h.contains(COMPANY));
 }
 
 /// The web UI in real headless Chromium, driven by tests/ui/check.mjs (puppeteer-core).
@@ -583,6 +594,7 @@ async fn the_web_ui_renders_every_dashboard_in_headless_chromium() {
         .arg(s.lake.path())
         .args(["user", "add", "boss", "--role", "admin"])
         .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .expect("user add");
     {
@@ -611,6 +623,10 @@ async fn the_web_ui_renders_every_dashboard_in_headless_chromium() {
     assert!(csp.contains("default-src 'self'"), "CSP: {csp}");
     let html = page.text().await.expect("html");
     assert!(html.contains("id=\"zt-branding\"") && html.contains("/ui/app.js"));
+    assert!(
+        html.contains(&format!("<title>{COMPANY}</title>")),
+        "branded page title"
+    );
     for (path, want) in [
         ("/ui/app.js", 200),
         ("/ui/vendor/vega-lite.min.js", 200),
