@@ -52,6 +52,13 @@ pub enum Source {
     },
     /// Read-only SQL over the lake.
     Sql { sql: String },
+    /// The purchase forecast's suggestions (`forecast = "suggestions"`), the most urgent
+    /// `limit` (default 30), as of the period's last day.
+    Forecast {
+        forecast: String,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
 }
 
 /// How rows are drawn.
@@ -160,10 +167,8 @@ impl Dashboard {
             if let Some(problem) = chart_problem(&p.chart) {
                 return Err(bad(format!("panel {}: {problem}", p.id)));
             }
-            if let Source::Sql { sql } = &p.source
-                && sql.trim().is_empty()
-            {
-                return Err(bad(format!("panel {}: empty sql", p.id)));
+            if let Some(problem) = p.source.problem() {
+                return Err(bad(format!("panel {}: {problem}", p.id)));
             }
         }
         Ok(d)
@@ -172,6 +177,19 @@ impl Dashboard {
     /// The panel with this id.
     pub fn panel(&self, id: &str) -> Option<&Panel> {
         self.panels.iter().find(|p| p.id == id)
+    }
+}
+
+impl Source {
+    /// What is wrong with the source, if anything.
+    pub(crate) fn problem(&self) -> Option<String> {
+        match self {
+            Source::Sql { sql } if sql.trim().is_empty() => Some("empty sql".into()),
+            Source::Forecast { forecast, .. } if forecast != "suggestions" => Some(format!(
+                "forecast {forecast:?}: the only forecast source is \"suggestions\""
+            )),
+            _ => None,
+        }
     }
 }
 

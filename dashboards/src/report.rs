@@ -94,16 +94,17 @@ impl Report {
             {
                 return Err(bad(format!("section {}: {problem}", s.id)));
             }
-            if let Source::Sql { sql } = &s.source {
-                if sql.trim().is_empty() {
-                    return Err(bad(format!("section {}: empty sql", s.id)));
-                }
-                if sql.contains("{{status}}") && r.statuses.is_empty() {
-                    return Err(bad(format!(
-                        "section {} uses {{{{status}}}} but the report lists no `statuses`",
-                        s.id
-                    )));
-                }
+            if let Some(problem) = s.source.problem() {
+                return Err(bad(format!("section {}: {problem}", s.id)));
+            }
+            if let Source::Sql { sql } = &s.source
+                && sql.contains("{{status}}")
+                && r.statuses.is_empty()
+            {
+                return Err(bad(format!(
+                    "section {} uses {{{{status}}}} but the report lists no `statuses`",
+                    s.id
+                )));
             }
         }
         Ok(r)

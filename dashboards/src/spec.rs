@@ -4,7 +4,7 @@ use arrow::array::RecordBatch;
 use serde_json::{Map, Value, json};
 
 use crate::DashError;
-use crate::def::{Field, Mark, Panel};
+use crate::def::{Field, FieldType, Mark, Panel};
 use crate::values::rows_json;
 
 fn encode(f: &Field) -> Value {
@@ -64,14 +64,22 @@ pub fn vega_lite(panel: &Panel, batches: &[RecordBatch]) -> Result<Value, DashEr
     if c.mark == Mark::Line || c.mark == Mark::Area {
         mark["point"] = Value::Bool(true);
     }
-    Ok(json!({
+    let mut spec = json!({
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": title,
         "width": "container",
         "data": {"values": values},
         "mark": mark,
         "encoding": encoding,
-    }))
+    });
+    // Categories down the side (horizontal bars): a row per category, however many there are.
+    if c.y
+        .as_ref()
+        .is_some_and(|y| matches!(y.ty, FieldType::Nominal | FieldType::Ordinal))
+    {
+        spec["height"] = json!({"step": 16});
+    }
+    Ok(spec)
 }
 
 #[cfg(test)]

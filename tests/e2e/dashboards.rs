@@ -272,7 +272,7 @@ fn panel_by(dashboard: &str, panel: &str) -> String {
         .expect("dashboard");
     match &d.panel(panel).expect("panel").source {
         dashboards::Source::Metric { by, .. } => by.join(","),
-        dashboards::Source::Sql { .. } => String::new(),
+        dashboards::Source::Sql { .. } | dashboards::Source::Forecast { .. } => String::new(),
     }
 }
 
@@ -320,7 +320,8 @@ async fn dashboard_figures_equal_metrics_sql_and_excel_and_follow_filters_and_sc
     for id in &ids {
         let d = figures_agree(&s, &s.manager, id, None, None, None).await;
         for p in d["panels"].as_array().expect("panels") {
-            if p["source"]["metric"].is_string() {
+            let list = matches!(p["id"].as_str(), Some("low-stock" | "high-stock"));
+            if p["source"]["metric"].is_string() && !list {
                 assert!(p["rows"].as_u64() > Some(0), "{id}/{} is empty", p["id"]);
             }
         }

@@ -232,7 +232,9 @@ pub async fn get_dashboard(
         .iter()
         .map(|x| crate::dashboards::source_sql(&cat, &x.source, &f, &[]))
         .collect();
-    let key = format!("{d:?}|{sqls:?}|{:?}|{:?}", q.role, q.shops);
+    // Today's date too: panels that age things (breaks by age) move with the calendar.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let key = format!("{d:?}|{sqls:?}|{:?}|{:?}|{today}", q.role, q.shops);
     if let Some(body) = st.dash_cache.get(&key, &versions) {
         return Ok(Json((*body).clone()).into_response());
     }

@@ -189,6 +189,10 @@ pub async fn run_limited(
             }
             out.push(b);
         }
+        // An empty result still names its columns (headers of exports, `columns` in JSON).
+        if out.is_empty() {
+            out.push(RecordBatch::new_empty(stream.schema()));
+        }
         Ok(out)
     };
     let task = query_runtime().spawn(work);
