@@ -320,15 +320,8 @@ pub struct MetricsArgs {
     /// Group by dimensions and at most one time grain (day, month, year), e.g. `shop,month`.
     #[arg(long, value_delimiter = ',')]
     pub by: Vec<String>,
-    /// First business day (YYYY-MM-DD, Asia/Shanghai), included.
-    #[arg(long)]
-    pub from: Option<chrono::NaiveDate>,
-    /// Last business day (YYYY-MM-DD, Asia/Shanghai), included.
-    #[arg(long)]
-    pub to: Option<chrono::NaiveDate>,
-    /// Only these shops (repeatable, or comma-separated).
-    #[arg(long = "shop", value_name = "ID", value_delimiter = ',')]
-    pub shops: Vec<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Only rows whose dimension has this value (repeatable; values of one dimension are
     /// alternatives), e.g. `--filter platform=tmall`.
     #[arg(long = "filter", value_name = "DIMENSION=VALUE")]
@@ -354,15 +347,8 @@ pub struct ReportArgs {
     pub name: String,
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
-    /// First business day (YYYY-MM-DD, Asia/Shanghai), included.
-    #[arg(long)]
-    pub from: Option<chrono::NaiveDate>,
-    /// Last business day (YYYY-MM-DD, Asia/Shanghai), included.
-    #[arg(long)]
-    pub to: Option<chrono::NaiveDate>,
-    /// Only these shops (repeatable, or comma-separated).
-    #[arg(long = "shop", value_name = "ID", value_delimiter = ',')]
-    pub shops: Vec<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// One of the report's statuses (e.g. open breaks only).
     #[arg(long)]
     pub status: Option<String>,
@@ -372,4 +358,18 @@ pub struct ReportArgs {
     /// Output file [default: NAME.FORMAT in the current folder].
     #[arg(short = 'o', long)]
     pub output: Option<std::path::PathBuf>,
+}
+
+/// The business period and shops a metric or report is computed for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PeriodArgs {
+    /// First business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last business day (YYYY-MM-DD, Asia/Shanghai), included.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only these shops (repeatable, or comma-separated).
+    #[arg(long = "shop", value_name = "ID", value_delimiter = ',')]
+    pub shops: Vec<String>,
 }

@@ -335,10 +335,17 @@ pub async fn dashboard_json(
     })
 }
 
-fn generated() -> String {
-    (chrono::Utc::now() + chrono::Duration::hours(8))
-        .format("%Y-%m-%d %H:%M (Asia/Shanghai)")
-        .to_string()
+/// A document made now (Asia/Shanghai time in its footer).
+fn doc(title: String, f: &Filters, branding: &Branding, sections: Vec<dashboards::Section>) -> Doc {
+    Doc {
+        title,
+        filters: f.describe(),
+        generated: (chrono::Utc::now() + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M (Asia/Shanghai)")
+            .to_string(),
+        branding: branding.clone(),
+        sections,
+    }
 }
 
 /// A dashboard as a document (every panel: its chart and its rows).
@@ -357,13 +364,12 @@ pub async fn dashboard_doc(
                 .map_err(|e| ApiError::invalid("(definition)", e.to_string()))?,
         );
     }
-    Ok(Doc {
-        title: dashboards::both(&d.title, d.title_zh.as_deref()),
-        filters: f.describe(),
-        generated: generated(),
-        branding: branding.clone(),
+    Ok(doc(
+        dashboards::both(&d.title, d.title_zh.as_deref()),
+        f,
+        branding,
         sections,
-    })
+    ))
 }
 
 /// A report as a document.
@@ -384,13 +390,12 @@ pub async fn report_doc(
                 .map_err(|e| ApiError::invalid("(definition)", e.to_string()))?,
         );
     }
-    Ok(Doc {
-        title: dashboards::both(&r.title, r.title_zh.as_deref()),
-        filters: f.describe(),
-        generated: generated(),
-        branding: branding.clone(),
+    Ok(doc(
+        dashboards::both(&r.title, r.title_zh.as_deref()),
+        f,
+        branding,
         sections,
-    })
+    ))
 }
 
 /// Export formats of a document.

@@ -45,6 +45,21 @@ impl Default for Branding {
     }
 }
 
+impl Branding {
+    /// (primary, accent), each replaced by the default when it is not a `#rgb`/`#rrggbb`
+    /// colour: they are written into CSS and Typst source.
+    pub fn colors(&self) -> (String, String) {
+        let d = Branding::default();
+        let pick = |c: &str, fallback: String| {
+            if is_color(c) { c.to_string() } else { fallback }
+        };
+        (
+            pick(&self.primary_color, d.primary_color),
+            pick(&self.accent_color, d.accent_color),
+        )
+    }
+}
+
 /// Whether `s` is a `#rgb` / `#rrggbb` colour (branding values are written into CSS and Typst).
 pub fn is_color(s: &str) -> bool {
     let h = s.strip_prefix('#').unwrap_or("");

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 
-use crate::doc::{Cell, Doc, is_color};
+use crate::doc::{Cell, Doc};
 
 /// The chart library, inlined into the file (the caller owns the vendored builds).
 #[derive(Debug, Clone, Copy)]
@@ -100,16 +100,10 @@ footer { color: #777; font-size: 11px; margin-top: 24px; border-top: 1px solid #
 /// The HTML file.
 pub fn to_html(doc: &Doc, scripts: Scripts<'_>) -> String {
     let b = &doc.branding;
-    let color = |c: &str, fallback: &str| {
-        if is_color(c) {
-            c.to_string()
-        } else {
-            fallback.to_string()
-        }
-    };
+    let (primary, accent) = b.colors();
     let style = STYLE
-        .replace("PRIMARY", &color(&b.primary_color, "#1f4e79"))
-        .replace("ACCENT", &color(&b.accent_color, "#e07b00"));
+        .replace("PRIMARY", &primary)
+        .replace("ACCENT", &accent);
     let mut h = String::with_capacity(4 << 20);
     h.push_str("<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\n");
     h.push_str(&format!(

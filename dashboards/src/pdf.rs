@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use typst_as_lib::TypstEngine;
 
-use crate::doc::{Cell, Doc, Section, is_color};
+use crate::doc::{Cell, Doc, Section};
 use crate::html::shown;
 
 /// Fonts embedded in the binary for PDFs (and served to the web UI).
@@ -188,25 +188,11 @@ fn table(out: &mut String, s: &Section) {
 /// The Typst source of `doc` (public for tests and for debugging a layout).
 pub fn typst_source(doc: &Doc) -> String {
     let b = &doc.branding;
-    let color = |c: &str, fallback: &str| {
-        if is_color(c) {
-            c.to_string()
-        } else {
-            fallback.to_string()
-        }
-    };
+    let (primary, accent) = b.colors();
     let wide = doc.sections.iter().any(|s| s.table.columns.len() > 7);
     let mut o = String::with_capacity(1 << 20);
-    let _ = writeln!(
-        o,
-        "#let primary = rgb({})",
-        lit(&color(&b.primary_color, "#1f4e79"))
-    );
-    let _ = writeln!(
-        o,
-        "#let accent = rgb({})",
-        lit(&color(&b.accent_color, "#e07b00"))
-    );
+    let _ = writeln!(o, "#let primary = rgb({})", lit(&primary));
+    let _ = writeln!(o, "#let accent = rgb({})", lit(&accent));
     let _ = writeln!(
         o,
         "#set document(title: {}, author: {})",

@@ -21,9 +21,9 @@ pub async fn run(cfg: &Config, args: &MetricsArgs) -> anyhow::Result<()> {
         return list(&cat, args.format);
     }
     let mut q = MetricQuery::new(&args.name).with_by(&args.by)?;
-    q.from = args.from;
-    q.to = args.to;
-    q.shops.clone_from(&args.shops);
+    q.from = args.period.from;
+    q.to = args.period.to;
+    q.shops.clone_from(&args.period.shops);
     for f in &args.filters {
         q = q.with_filter(f)?;
     }

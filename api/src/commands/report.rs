@@ -36,7 +36,7 @@ pub async fn run(cfg: &Config, a: &ReportArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if let (Some(f), Some(t)) = (a.from, a.to)
+    if let (Some(f), Some(t)) = (a.period.from, a.period.to)
         && f > t
     {
         bail!("--from {f} is after --to {t}");
@@ -48,13 +48,13 @@ pub async fn run(cfg: &Config, a: &ReportArgs) -> anyhow::Result<()> {
     };
     let cat = Catalog::load(&cfg.data_dir.join("metrics")).context("loading metric definitions")?;
     let wh = super::open(cfg).await?;
-    let runner = Runner::local(&wh, &a.shops)
+    let runner = Runner::local(&wh, &a.period.shops)
         .await
         .map_err(anyhow::Error::msg)?;
     let f = Filters {
-        from: a.from,
-        to: a.to,
-        shops: a.shops.clone(),
+        from: a.period.from,
+        to: a.period.to,
+        shops: a.period.shops.clone(),
         status: a.status.clone(),
     };
     let started = Instant::now();

@@ -92,10 +92,9 @@ pub async fn index(State(st): State<AppState>) -> Response {
     })
     .to_string()
     .replace('<', "\\u003c");
+    let (primary, accent) = b.colors();
     let inject = format!(
-        "<style>:root {{ --primary: {}; --accent: {}; }}</style>\n<script type=\"application/json\" id=\"zt-branding\">{brand}</script>\n<title>{}</title>\n</head>",
-        b.primary_color,
-        b.accent_color,
+        "<style>:root {{ --primary: {primary}; --accent: {accent}; }}</style>\n<script type=\"application/json\" id=\"zt-branding\">{brand}</script>\n<title>{}</title>\n</head>",
         escape(&b.company)
     );
     let page = match page.find("<title>") {
