@@ -352,6 +352,12 @@ pub struct ReportArgs {
     /// One of the report's statuses (e.g. open breaks only).
     #[arg(long)]
     pub status: Option<String>,
+    /// Only this platform (sections whose metric has a platform dimension).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Only this category id (sections whose metric has a category dimension).
+    #[arg(long)]
+    pub category: Option<String>,
     /// Export the dashboard NAME instead of a report.
     #[arg(long)]
     pub dashboard: bool,

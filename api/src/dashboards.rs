@@ -33,6 +33,10 @@ pub struct Filters {
     pub shops: Vec<String>,
     /// A report's status filter (one of its `statuses`).
     pub status: Option<String>,
+    /// Only this platform / category: applied to the metric panels whose metric has the
+    /// dimension (SQL panels and other metrics are shown whole and say so).
+    pub platform: Option<String>,
+    pub category: Option<String>,
 }
 
 impl Filters {
@@ -55,7 +59,21 @@ impl Filters {
         if let Some(s) = &self.status {
             out.push(format!("状态 Status: {s}"));
         }
+        if let Some(p) = &self.platform {
+            out.push(format!("平台 Platform: {p}"));
+        }
+        if let Some(c) = &self.category {
+            out.push(format!("品类 Category: {c}"));
+        }
         out
+    }
+
+    /// The dimension filters set: (dimension, value).
+    pub fn dims(&self) -> Vec<(&'static str, &str)> {
+        [("platform", &self.platform), ("category", &self.category)]
+            .into_iter()
+            .filter_map(|(d, v)| v.as_deref().map(|v| (d, v)))
+            .collect()
     }
 }
 
@@ -153,6 +171,17 @@ pub fn source_sql(
             q.from = f.from;
             q.to = f.to;
             q.shops = f.shops.clone();
+            let dims = cat
+                .get(metric)
+                .and_then(|m| cat.dimensions(m))
+                .map_err(|e| e.to_string())?;
+            for (d, v) in f.dims() {
+                if dims.iter().any(|x| x == d) {
+                    q = q
+                        .with_filter(&format!("{d}={v}"))
+                        .map_err(|e| e.to_string())?;
+                }
+            }
             compile(cat, &q).map_err(|e| e.to_string())
         }
         Source::Sql { sql } => {
@@ -171,6 +200,22 @@ pub fn source_sql(
         }
         Source::Forecast { .. } => Err("the forecast is computed, not SQL".into()),
     }
+}
+
+/// The dimension filters that do not apply to `source` (shown beside the panel).
+pub fn unapplied(cat: &Catalog, source: &Source, f: &Filters) -> Vec<&'static str> {
+    let dims = match source {
+        Source::Metric { metric, .. } => cat
+            .get(metric)
+            .and_then(|m| cat.dimensions(m))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    f.dims()
+        .into_iter()
+        .map(|(d, _)| d)
+        .filter(|d| !dims.iter().any(|x| x == d))
+        .collect()
 }
 
 /// Where the queries of a dashboard or report run.
@@ -326,11 +371,13 @@ pub async fn dashboard_json(
                 Source::Forecast { forecast, .. } => json!({"forecast": forecast}),
             },
             "spec": spec, "rows": n, "error": error,
+            "unfiltered_by": unapplied(cat, &p.source, f),
         }));
     }
     json!({
         "id": d.id, "title": d.title, "title_zh": d.title_zh,
         "from": f.from, "to": f.to, "shops": f.shops,
+        "platform": f.platform, "category": f.category,
         "panels": panels,
     })
 }

@@ -54,6 +54,10 @@
       'filter.allShops': 'All shops',
       'filter.nShops': '{n} shops',
       'filter.clear': 'Clear filters',
+      'filter.platform': 'Platform',
+      'filter.category': 'Category',
+      'filter.all': 'All',
+      'panel.unfiltered': 'Not narrowed by: {dims}',
       'filter.allTime': 'All time',
       'excel': 'Excel',
       'dash.title': 'Dashboards',
@@ -194,6 +198,10 @@
       'filter.allShops': '全部店铺',
       'filter.nShops': '{n} 个店铺',
       'filter.clear': '清除筛选',
+      'filter.platform': '平台',
+      'filter.category': '品类',
+      'filter.all': '全部',
+      'panel.unfiltered': '不受此筛选影响：{dims}',
       'filter.allTime': '全部时间',
       'excel': 'Excel',
       'dash.title': '看板',
@@ -316,7 +324,7 @@
     me: null,
     branding: null,
     dashList: null,
-    filters: { from: '', to: '', shops: [] },
+    filters: { from: '', to: '', shops: [], platform: '', category: '' },
     seq: 0,
     views: [],
     after: null,
@@ -838,6 +846,8 @@
     if (state.filters.from) q.set('from', state.filters.from);
     if (state.filters.to) q.set('to', state.filters.to);
     for (const s of state.filters.shops) q.append('shop', s);
+    if (state.filters.platform) q.set('platform', state.filters.platform);
+    if (state.filters.category) q.set('category', state.filters.category);
     const text = q.toString();
     return text ? '?' + text : '';
   }
@@ -874,9 +884,24 @@
         s.platform ? h('span', { class: 'platform' }, s.platform) : null);
     });
     const details = h('details', { class: 'shops' }, summary, h('div', { class: 'menu' }, boxes));
+    // Platform and category: choices from the dashboards list (when it was loaded).
+    const lists = state.dashList || {};
+    const select = (id, key, options) => {
+      if (!options.length) return null;
+      const sel = h('select', { id, name: key },
+        h('option', { value: '' }, t('filter.all')),
+        ...options.map(([value, label]) => h('option', { value, selected: f[key] === value }, label)));
+      sel.addEventListener('change', () => { f[key] = sel.value; onChange(); });
+      return sel;
+    };
+    const platformSel = select('f-platform', 'platform', (lists.platforms || []).map((p) => [p, p]));
+    const categorySel = select('f-category', 'category',
+      (lists.categories || []).map((c) => [c.category_id, c.name || c.category_id]));
     const clear = h('button', { type: 'button', class: 'btn', id: 'f-clear' }, t('filter.clear'));
     clear.addEventListener('click', () => {
-      f.from = ''; f.to = ''; f.shops = [];
+      f.from = ''; f.to = ''; f.shops = []; f.platform = ''; f.category = '';
+      if (platformSel) platformSel.value = '';
+      if (categorySel) categorySel.value = '';
       from.value = ''; to.value = ''; from.max = ''; to.min = '';
       for (const b of details.querySelectorAll('input[type=checkbox]')) b.checked = false;
       summary.textContent = shopLabel();
@@ -886,6 +911,8 @@
       h('label', null, t('filter.from'), from),
       h('label', null, t('filter.to'), to),
       shops && shops.length ? h('label', null, t('filter.shops'), details) : null,
+      platformSel ? h('label', null, t('filter.platform'), platformSel) : null,
+      categorySel ? h('label', null, t('filter.category'), categorySel) : null,
       clear,
       h('span', { class: 'grow' }),
       extras || null);
@@ -899,6 +926,8 @@
       state.dashList = {
         dashboards: Array.isArray(d && d.dashboards) ? d.dashboards : [],
         shops: Array.isArray(d && d.shops) ? d.shops : [],
+        platforms: Array.isArray(d && d.platforms) ? d.platforms : [],
+        categories: Array.isArray(d && d.categories) ? d.categories : [],
       };
     }
     return state.dashList;
@@ -1057,6 +1086,10 @@
       h('h2', null, ttl(p)),
       h('span', { class: 'rows' }, rows === 1 ? t('panel.row') : t('panel.rows', { n: rows })),
       toggle));
+    if (Array.isArray(p.unfiltered_by) && p.unfiltered_by.length) {
+      const names = p.unfiltered_by.map((d) => t('filter.' + d)).join(', ');
+      card.append(h('div', { class: 'unfiltered' }, t('panel.unfiltered', { dims: names })));
+    }
     const fail = (msg) => {
       card.dataset.state = 'error';
       panels[p.id].error = msg;

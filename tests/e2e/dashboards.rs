@@ -374,6 +374,57 @@ async fn dashboard_figures_equal_metrics_sql_and_excel_and_follow_filters_and_sc
     let some = total(&f, "gmv-by-day", "gmv");
     assert!(some > 0.0 && some < all, "filtered {some} vs all {all}");
 
+    // A platform filter narrows the metric panels that have the dimension (the same numbers as
+    // the metrics API's filter) and names the panels it does not apply to.
+    let platform = list["platforms"][0].as_str().expect("platform").to_string();
+    let p = s
+        .json(
+            &s.manager,
+            &format!("/api/v1/dashboards/sales?platform={platform}"),
+        )
+        .await;
+    let m = s
+        .json(
+            &s.manager,
+            &format!("/api/v1/metrics/gmv?by=shop,month&filter=platform={platform}"),
+        )
+        .await;
+    let panel = |d: &Value, id: &str| {
+        d["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .find(|x| x["id"] == id)
+            .expect("panel")
+            .clone()
+    };
+    let monthly = panel(&p, "gmv-by-month");
+    let values = monthly["spec"]["data"]["values"]
+        .as_array()
+        .expect("values");
+    assert_eq!(values.len(), m["rows"].as_array().expect("rows").len());
+    for (a, b) in values.iter().zip(m["rows"].as_array().expect("rows")) {
+        assert_eq!(norm(&a["gmv"]), norm(&b["gmv"]));
+    }
+    assert!(total(&p, "gmv-by-month", "gmv") < total(&d, "gmv-by-month", "gmv"));
+    for v in panel(&p, "channel-share")["spec"]["data"]["values"]
+        .as_array()
+        .expect("values")
+    {
+        assert_eq!(v["platform"].as_str(), Some(platform.as_str()));
+    }
+    assert_eq!(monthly["unfiltered_by"], json!([]));
+    let logistics = s
+        .json(
+            &s.manager,
+            &format!("/api/v1/dashboards/logistics?platform={platform}"),
+        )
+        .await;
+    assert_eq!(
+        panel(&logistics, "shipment-status")["unfiltered_by"],
+        json!(["platform"])
+    );
+
     // A shop-scoped caller: only its shop, in the dashboard, the list and the exports; another
     // shop is refused.
     let mine = &s.shops[0].0;

@@ -56,6 +56,8 @@ pub async fn run(cfg: &Config, a: &ReportArgs) -> anyhow::Result<()> {
         to: a.period.to,
         shops: a.period.shops.clone(),
         status: a.status.clone(),
+        platform: a.platform.clone(),
+        category: a.category.clone(),
     };
     let started = Instant::now();
     let doc = if a.dashboard {

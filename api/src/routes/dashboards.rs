@@ -71,11 +71,13 @@ fn filters(raw: Option<&str>) -> Result<Filters, ApiError> {
                     .map(String::from),
             ),
             "status" if !v.is_empty() => f.status = Some(v.to_string()),
-            "from" | "to" | "status" | "lang" => {}
+            "platform" if !v.is_empty() => f.platform = Some(v.to_string()),
+            "category" if !v.is_empty() => f.category = Some(v.to_string()),
+            "from" | "to" | "status" | "platform" | "category" | "lang" => {}
             other => {
                 return Err(ApiError::invalid(
                     other,
-                    "unknown parameter (use from, to, shop, status)",
+                    "unknown parameter (use from, to, shop, platform, category, status)",
                 ));
             }
         }
@@ -128,6 +130,20 @@ pub async fn list_dashboards(
     .await?;
     let shops = dashboards::rows_json("shops", &shops)
         .map_err(|e| ApiError::internal("listing shops", e))?;
+    let categories = crate::routes::query::run_limited(
+        &st,
+        &p,
+        "SELECT category_id, path AS name FROM categories ORDER BY path",
+    )
+    .await?;
+    let categories = dashboards::rows_json("categories", &categories)
+        .map_err(|e| ApiError::internal("listing categories", e))?;
+    let mut platforms: Vec<&str> = shops
+        .iter()
+        .filter_map(|s| s["platform"].as_str())
+        .collect();
+    platforms.sort_unstable();
+    platforms.dedup();
     let list: Vec<Value> = lib
         .dashboards
         .iter()
@@ -138,7 +154,9 @@ pub async fn list_dashboards(
             })
         })
         .collect();
-    Ok(Json(json!({"dashboards": list, "shops": shops})))
+    Ok(Json(
+        json!({"dashboards": list, "shops": shops, "platforms": platforms, "categories": categories}),
+    ))
 }
 
 fn split_ext(name: &str) -> (&str, Option<&str>) {
@@ -178,7 +196,9 @@ fn download(bytes: Vec<u8>, fmt: Export, stem: &str, f: &Filters) -> Response {
     params(("id" = String, Path, description = "A dashboard id, or id.xlsx / id.pdf / id.html for an export"),
         ("from" = Option<String>, Query, description = "First business day, YYYY-MM-DD"),
         ("to" = Option<String>, Query, description = "Last business day, YYYY-MM-DD"),
-        ("shop" = Option<String>, Query, description = "Only these shops (repeat, or comma-separated); within the caller's")),
+        ("shop" = Option<String>, Query, description = "Only these shops (repeat, or comma-separated); within the caller's"),
+        ("platform" = Option<String>, Query, description = "Only this platform (metric panels with a platform dimension)"),
+        ("category" = Option<String>, Query, description = "Only this category id (metric panels with a category dimension)")),
     responses((status = 200, description = "Every panel's Vega-Lite spec with its rows inline (or the export file)"),
         (status = 403, description = "A shop outside the caller's"), (status = 404, description = "No such dashboard"),
         (status = 422, description = "Bad parameters")),
