@@ -327,12 +327,23 @@ async fn rows(
     f: &Filters,
     statuses: &[String],
 ) -> Result<Vec<RecordBatch>, ApiError> {
-    if let Source::Forecast { limit, .. } = source {
-        return runner.forecast(f.to, limit.unwrap_or(30)).await;
+    let started = std::time::Instant::now();
+    let out = if let Source::Forecast { limit, .. } = source {
+        runner.forecast(f.to, limit.unwrap_or(30)).await
+    } else {
+        let sql = source_sql(cat, source, f, statuses)
+            .map_err(|e| ApiError::invalid("(definition)", format!("{id}: {e}")))?;
+        runner.run(&sql).await
+    };
+    // The command line shows its progress, a line per panel or section.
+    if let (Runner::Local { .. }, Ok(b)) = (runner, &out) {
+        eprintln!(
+            "  {id}: {} rows in {:.1} s",
+            b.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            started.elapsed().as_secs_f64()
+        );
     }
-    let sql = source_sql(cat, source, f, statuses)
-        .map_err(|e| ApiError::invalid("(definition)", format!("{id}: {e}")))?;
-    runner.run(&sql).await.map_err(|e| match e {
+    out.map_err(|e| match e {
         ApiError::Invalid(fields) => ApiError::Invalid(
             fields
                 .into_iter()
