@@ -12,7 +12,10 @@ command -v wrk >/dev/null || { echo "bench: installing wrk" >&2; apt-get install
 [ -x "$BIN" ] || { echo "bench: build first: cargo build --release" >&2; exit 1; }
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work" || true
+}
 trap cleanup EXIT
 "$BIN" --data-dir "$work" demo --orders 2000 --skus 100 --days 30 --direct --end-date 2026-11-20 >/dev/null 2>&1
 export BENCH_TOKEN=$("$BIN" --data-dir "$work" token create --role operator 2>/dev/null)

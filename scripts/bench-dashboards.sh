@@ -13,7 +13,10 @@ BIN=${3:-${CARGO_TARGET_DIR:-target}/release/zhongtai}
 [ -x "$BIN" ] || { echo "bench: build first: cargo build --release" >&2; exit 1; }
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work" || true
+}
 trap cleanup EXIT
 TOKEN=$("$BIN" --data-dir "$DATA" token create --role manager 2>/dev/null)
 "$BIN" --data-dir "$DATA" serve --addr 127.0.0.1:0 --workers 0 --query-timeout-s 600 --query-memory-mb 8192 \

@@ -19,8 +19,11 @@ cleanup() {
     echo "schemathesis: failed; the server's log (last 40 lines):" >&2
     tail -n 40 "$work/serve.err" >&2
   fi
-  [ -n "$server" ] && kill "$server" 2>/dev/null
-  rm -rf "$work"
+  # The server flushes its journal into the lake on SIGTERM: wait for it before deleting the
+  # folder it writes to (else rm races the final flush and fails).
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work" || true
+  exit "$rc"
 }
 trap cleanup EXIT
 "$BIN" --data-dir "$work" demo --orders 400 --skus 30 --days 15 --direct --end-date 2026-11-20 >/dev/null 2>&1
