@@ -20,7 +20,8 @@ use crate::auth::{Principal, require};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
-fn catalog(st: &AppState) -> Result<Catalog, ApiError> {
+/// The metric definitions: built-ins plus `DATA_DIR/metrics/*.toml`.
+pub(crate) fn catalog(st: &AppState) -> Result<Catalog, ApiError> {
     Catalog::load(&st.data_dir.join("metrics"))
         .map_err(|e| ApiError::internal("loading metric definitions", e))
 }

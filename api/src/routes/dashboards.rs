@@ -11,9 +11,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use pipelines::metrics::Catalog;
 use serde_json::{Value, json};
 
+use super::analytics::catalog;
 use crate::auth::roles::Perm;
 use crate::auth::{Principal, require};
 use crate::dashboards::{
@@ -94,11 +94,6 @@ fn filters(raw: Option<&str>) -> Result<Filters, ApiError> {
 
 fn library(st: &AppState) -> Result<Library, ApiError> {
     Library::load(&st.data_dir).map_err(|e| ApiError::internal("loading dashboards and reports", e))
-}
-
-fn catalog(st: &AppState) -> Result<Catalog, ApiError> {
-    Catalog::load(&st.data_dir.join("metrics"))
-        .map_err(|e| ApiError::internal("loading metric definitions", e))
 }
 
 /// The caller narrowed to the shops asked for, and the filters with the effective shops.
