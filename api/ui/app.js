@@ -345,6 +345,30 @@
     return o.title || o.title_zh || o.id || o.name || '';
   }
 
+  // A field error from the server (always English) in the page's language. The common
+  // messages are translated; any other is shown as the server words it.
+  const FIELD_MSG_ZH = [
+    [/^is required$/, () => '必填'],
+    [/^must not be blank$/, () => '不能为空'],
+    [/^is not a field of this form$/, () => '不是此表单的字段'],
+    [/^must be a whole number(?:, got (.+))?$/, (m) => '须为整数' + (m[1] ? `，收到 ${m[1]}` : '')],
+    [/^must be between (\S+) and (\S+), got (.+)$/, (m) => `须在 ${m[1]} 到 ${m[2]} 之间，收到 ${m[3]}`],
+    [/^must be at least (\S+), got (.+)$/, (m) => `不能小于 ${m[1]}，收到 ${m[2]}`],
+    [/^must be an amount with at most two decimals, got (.+)$/, (m) => `须为金额（最多两位小数），收到 ${m[1]}`],
+    [/^must be a date YYYY-MM-DD, got (.+)$/, (m) => `须为日期 YYYY-MM-DD，收到 ${m[1]}`],
+    [/^must be a month YYYY-MM, got (.+)$/, (m) => `须为月份 YYYY-MM，收到 ${m[1]}`],
+    [/^must be one of (.+), got (.+)$/, (m) => `须为 ${m[1]} 之一，收到 ${m[2]}`],
+    [/^unknown (.+?) (".*")$/, (m) => `未知的${m[1]} ${m[2]}`],
+  ];
+  function fieldMsg(msg) {
+    if (state.lang !== 'zh') return msg;
+    for (const [re, zh] of FIELD_MSG_ZH) {
+      const m = re.exec(msg);
+      if (m) return zh(m);
+    }
+    return msg;
+  }
+
   // ---------------------------------------------------------------------------------------
   // DOM helpers. No inline handlers: events are attached with addEventListener.
   function h(tag, attrs, ...children) {
@@ -1427,8 +1451,8 @@
       const err = h('div', { class: 'field-error', dataset: { errorFor: name } });
       const hint = [prop.description, ctl.hint].filter(Boolean).join(' · ');
       const wrap = ctl.check
-        ? h('div', { class: 'field check', dataset: { field: name } }, ctl.el, h('label', { for: id }, label), hint ? h('span', { class: 'hint' }, hint) : null, err)
-        : h('div', { class: 'field', dataset: { field: name } }, h('label', { for: id }, label), ctl.el, hint ? h('span', { class: 'hint' }, hint) : null, err);
+        ? h('div', { class: 'field check', dataset: { field: name } }, ctl.el, h('label', { for: id, title: name }, label), hint ? h('span', { class: 'hint' }, hint) : null, err)
+        : h('div', { class: 'field', dataset: { field: name } }, h('label', { for: id, title: name }, label), ctl.el, hint ? h('span', { class: 'hint' }, hint) : null, err);
       top.push({ name, ctl, err, wrap });
       fieldsEl.append(wrap);
     }
@@ -1519,7 +1543,7 @@
       };
       for (const fe of fields) {
         const path = String(fe.field || '');
-        const msg = String(fe.message || '');
+        const msg = fieldMsg(String(fe.message || ''));
         const topHit = top.find((x) => x.name === path);
         if (topHit) { mark(topHit.ctl.el, topHit.err, msg); continue; }
         const m = /^([^[]+)\[(\d+)\](?:\.(.+))?$/.exec(path);

@@ -395,8 +395,16 @@ async function checkForms(page) {
     inputs: f.querySelectorAll('input, select, textarea').length,
     required: f.querySelectorAll('.req').length,
     forms: document.querySelectorAll('#form-list a[data-form]').length,
+    lang: document.documentElement.lang,
+    // Field labels come from the schema's titles, in the page's language.
+    labels: [...f.querySelectorAll('.field > label')].map((l) => l.textContent.replace(/\*$/, '').trim()),
   }));
   if (!info.inputs) fail(`forms: ${info.form} has no inputs`);
+  if (!info.labels.length) fail(`forms: ${info.form} has no field labels`);
+  if (info.lang === 'zh-CN') {
+    const latin = info.labels.filter((l) => !/[\u4e00-\u9fff]/.test(l));
+    if (latin.length) fail(`forms: ${info.form} has fields without a Chinese label: ${JSON.stringify(latin)}`);
+  }
   // An empty submission of a form with required fields is refused (nothing is written) and
   // the refusal is shown next to the fields.
   if (info.required) {
@@ -404,8 +412,13 @@ async function checkForms(page) {
     await page.click('#form-submit');
     await page.waitForFunction(() => document.querySelector('#form-msg').childElementCount > 0, { timeout: STEP_MS });
     phase.emptySubmit = false;
-    info.field_errors = await page.$$eval('#entry-form .field-error', (es) => es.filter((e) => e.textContent.trim()).length);
+    const errors = await page.$$eval('#entry-form .field-error', (es) => es.map((e) => e.textContent.trim()).filter(Boolean));
+    info.field_errors = errors.length;
     if (!info.field_errors) fail(`forms: an empty ${info.form} shows no field errors`);
+    // The server says "is required"; a Chinese page says it in Chinese.
+    if (info.lang === 'zh-CN' && !errors.every((e) => e.includes('必填'))) {
+      fail(`forms: the missing-field errors are not in Chinese: ${JSON.stringify(errors)}`);
+    }
   }
   return info;
 }

@@ -7,12 +7,14 @@
 //! canonical rows a submission writes (`build`). Submissions are journaled durably by
 //! `crate::store::journal` and reach the lake in batches (`crate::server::flush`).
 //!
-//! Codemap: `fields` (types and value checks), `defs` (every form), `validate`, `schema`,
+//! Codemap: `fields` (types and value checks), `defs` (every form), `labels` (field labels in
+//! English and Chinese), `validate`, `schema`,
 //! `build` (rows each form writes, with the lookups it needs), `refs` (known ids).
 
 pub mod build;
 pub mod defs;
 pub mod fields;
+pub mod labels;
 pub mod lookup;
 pub mod refs;
 pub mod schema;

@@ -31,6 +31,10 @@ fn object(fields: &[Field]) -> Value {
                 m.insert("x-references".into(), Value::from(r.noun()));
             }
             m.insert("description".into(), Value::from(doc));
+            if let Some((en, zh)) = super::labels::label(f.name) {
+                m.insert("title".into(), Value::from(en));
+                m.insert("x-title-zh".into(), Value::from(zh));
+            }
         }
         props.insert(f.name.into(), p);
         if f.required {
