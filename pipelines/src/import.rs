@@ -4,17 +4,17 @@
 //! bad, nothing is committed and the error lists rows and columns, unless `skip_bad_rows`,
 //! which commits the good rows and writes the bad ones, with their errors, to
 //! `<file>.rejects.csv` beside the input. `source` may be left out of the file; it is then
-//! `import:<file name>`. Append refuses keys that already exist (use upsert to change rows).
+//! `import:<file name>` (or `import:<owner>` with an explicit owner): the import's owner. Append
+//! refuses keys that already exist; upsert replaces only rows of the same owner and refuses
+//! keys another writer (a connector, a form, another import) owns.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::datatypes::{Field, Schema};
-use arrow::record_batch::RecordBatch;
 use connectors::files::{FileRead, read_file};
 use warehouse::schema::SOURCE_COLUMN;
-use warehouse::{CommitTag, Warehouse};
+use warehouse::{Owner, Warehouse};
 
 use crate::error::{PipelineError, Result};
 
@@ -29,10 +29,14 @@ pub enum ImportMode {
 }
 
 /// Import options.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     pub mode: ImportMode,
     pub skip_bad_rows: bool,
+    /// The owner the rows are imported as, `import:<owner>`; the file's name when `None`.
+    /// Upserts replace only rows of the same owner, so a corrected file is imported with the
+    /// owner of the one it corrects.
+    pub owner: Option<String>,
 }
 
 /// What an import did.
@@ -85,16 +89,13 @@ pub async fn import_file(
         }
         rejects_file = Some(write_rejects(path, &read)?);
     }
-    let source = format!("import:{file_name}");
-    let batches: Vec<RecordBatch> = read
-        .batches
-        .iter()
-        .map(|b| fill_source(b, &source))
-        .collect::<Result<_>>()?;
-    let tag = CommitTag::new(source.clone());
+    // The import's owner: `import:<owner>` or `import:<file name>`. Empty `source` cells are
+    // given it; a row naming another owner is refused by the warehouse.
+    let owner = format!("import:{}", opts.owner.as_deref().unwrap_or(&file_name));
+    let op = wh.write(table, Owner::source(owner));
     let report = match opts.mode {
-        ImportMode::Append => wh.insert_new(table, &batches, &tag).await?,
-        ImportMode::Upsert => wh.upsert(table, &batches, &tag).await?,
+        ImportMode::Append => op.insert_new(&read.batches).await?,
+        ImportMode::Upsert => op.upsert(&read.batches).await?,
     };
     Ok(ImportReport {
         rows_read: read.rows_read,
@@ -156,32 +157,4 @@ fn write_rejects(path: &Path, read: &FileRead) -> Result<PathBuf> {
     }
     w.flush().map_err(io)?;
     Ok(out)
-}
-
-fn fill_source(batch: &RecordBatch, source: &str) -> Result<RecordBatch> {
-    let schema = batch.schema();
-    let Ok(i) = schema.index_of(SOURCE_COLUMN) else {
-        return Ok(batch.clone());
-    };
-    let col = batch
-        .column(i)
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| PipelineError::Internal("source is not text".into()))?;
-    let filled: StringArray = (0..col.len())
-        .map(|r| Some(if col.is_null(r) { source } else { col.value(r) }))
-        .collect();
-    let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
-    cols[i] = Arc::new(filled);
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            f.as_ref()
-                .clone()
-                .with_nullable(f.name() != SOURCE_COLUMN && f.is_nullable())
-        })
-        .collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)
-        .map_err(|e| PipelineError::Internal(e.to_string()))
 }

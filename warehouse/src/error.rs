@@ -22,6 +22,8 @@ pub enum WarehouseError {
     },
     #[error("rows for table `{table}` do not fit its schema: {reason}")]
     Schema { table: String, reason: String },
+    #[error("ownership: rows for table `{table}`: {reason}")]
+    Owner { table: String, reason: String },
     #[error("query failed: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
     #[error("arrow error while {op}: {source}")]

@@ -5,8 +5,6 @@
 //! the DataFusion session in `session.rs`.
 
 use deltalake::DeltaTable;
-use deltalake::kernel::StructType;
-use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use futures::TryStreamExt;
 
 use crate::error::{Result, WarehouseError};
@@ -50,7 +48,7 @@ impl Warehouse {
         table(name).ok_or_else(|| WarehouseError::UnknownTable(name.to_string()))
     }
 
-    async fn handle(&self, name: &str) -> Result<DeltaTable> {
+    pub(crate) async fn handle(&self, name: &str) -> Result<DeltaTable> {
         let url = self.location.table_url(name);
         if let Ok(path) = url.to_file_path() {
             // delta-rs needs a local table folder to exist before it can look into it.
@@ -65,32 +63,7 @@ impl Warehouse {
     }
 
     async fn ensure_table(&self, def: &TableDef) -> Result<()> {
-        let table = self.handle(def.name).await?;
-        if table.version().is_some() {
-            return Ok(());
-        }
-        let schema: StructType =
-            def.arrow_schema()
-                .as_ref()
-                .try_into_kernel()
-                .map_err(|e| WarehouseError::Schema {
-                    table: def.name.into(),
-                    reason: e.to_string(),
-                })?;
-        let created = table
-            .create()
-            .with_table_name(def.name)
-            .with_comment(def.doc)
-            .with_columns(schema.fields().cloned())
-            .with_partition_columns(def.partition_by.iter().copied())
-            .with_save_mode(deltalake::protocol::SaveMode::Ignore)
-            .await;
-        match created {
-            Ok(_) => Ok(()),
-            // Another process created it between our check and our commit: fine.
-            Err(deltalake::DeltaTableError::VersionAlreadyExists(_)) => Ok(()),
-            Err(e) => Err(WarehouseError::delta("creating", def.name)(e)),
-        }
+        crate::write::create_table(self, def).await
     }
 
     /// The latest version of a table.

@@ -8,7 +8,8 @@
 //! - [`schema`]: the canonical tables as data ([`schema::CATALOG`]) and their conventions.
 //! - `location`: where the lake lives ([`LakeConfig`], [`LakeLocation`]).
 //! - `lake`: the [`Warehouse`] facade: open, create tables, load versions, table info.
-//! - `write`: [`Appender`] (streaming append, one commit) and [`Warehouse::upsert`] (MERGE).
+//! - `write`: [`Warehouse::write`], the one typed write operation (append, insert_new, upsert,
+//!   replace_children_of, delete) with the ownership rules; `write/commit.rs` makes every commit.
 //! - `conform`: fits incoming batches to a table's schema or says why not.
 //! - `session`: the DataFusion `SessionContext` with every table registered.
 //! - `changes`: files and values changed between two versions (for incremental marts).
@@ -36,7 +37,7 @@ pub use conform::{conform, conform_to};
 pub use error::{Result, WarehouseError};
 pub use lake::{TableInfo, Warehouse};
 pub use location::{LakeConfig, LakeLocation};
-pub use write::{Appender, CommitTag, WriteReport, sql_text};
+pub use write::{Appender, ForeignRows, Owner, WriteOp, WriteReport, sql_text};
 
 /// Re-exported so callers share this crate's DataFusion and Delta versions.
 pub use datafusion;

@@ -98,13 +98,15 @@ impl Warehouse {
 }
 
 impl Warehouse {
-    /// The distinct non-null values of `column` in `table`, among rows whose `source` is
-    /// `source`: what a writer needs to know which of its keys already exist.
+    /// The distinct non-null values of `column` in `table`, among rows owned by `owner`
+    /// (`mine`) or by anyone else (`!mine`): what a writer needs to know which of its keys
+    /// already exist, and which keys other owners hold.
     pub async fn key_set(
         &self,
         table: &str,
         column: &str,
-        source: &str,
+        owner: &str,
+        mine: bool,
     ) -> Result<std::collections::HashSet<String>> {
         use arrow::array::{Array, AsArray};
         let def = self.def(table)?;
@@ -116,10 +118,12 @@ impl Warehouse {
         }
         let ctx = new_context();
         self.register(&ctx, table, None).await?;
-        let source = source.replace('\'', "''");
+        let owner = crate::sql_text(owner);
+        let op = if mine { "=" } else { "<>" };
+        let oc = def.owner_column();
         let batches = ctx
             .sql(&format!(
-                "SELECT DISTINCT CAST({column} AS VARCHAR) FROM {table} WHERE source = '{source}' AND {column} IS NOT NULL"
+                "SELECT DISTINCT CAST({column} AS VARCHAR) FROM {table} WHERE {oc} {op} {owner} AND {column} IS NOT NULL"
             ))
             .await?
             .collect()
@@ -152,5 +156,17 @@ impl Warehouse {
             self.register(&ctx, name, None).await?;
         }
         Ok(ctx)
+    }
+}
+
+impl Warehouse {
+    /// Parses a SQL predicate over one table's columns into an expression, for
+    /// [`crate::WriteOp::delete`] (callers holding trusted SQL text, such as the fault
+    /// injector; everyone else builds the expression directly).
+    pub async fn predicate(&self, table: &str, sql: &str) -> Result<datafusion::prelude::Expr> {
+        let def = self.def(table)?;
+        let ctx = new_context();
+        let schema = datafusion::common::DFSchema::try_from(def.arrow_schema().as_ref().clone())?;
+        Ok(ctx.parse_sql_expr(sql, &schema)?)
     }
 }

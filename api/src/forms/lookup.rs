@@ -57,10 +57,12 @@ impl Pending {
         g.groups.retain(|(t, _), s| !(t == table && *s <= seq));
     }
 
+    /// The pending row of `table` whose single-column key is `key`.
     fn row(&self, table: &str, key: &str) -> Option<Row> {
+        let key = serde_json::to_string(&[key]).unwrap_or_default();
         let g = self.inner.read().unwrap_or_else(|e| e.into_inner());
         g.rows
-            .get(&(table.to_string(), key.to_string()))
+            .get(&(table.to_string(), key))
             .map(|(_, r)| r.clone())
     }
 
@@ -96,26 +98,20 @@ impl Pending {
     }
 }
 
-/// The parent column of child tables whose rows a new version replaces as a group.
+/// The parent column of a child table (`order_items.order_id`), from its schema definition.
 pub fn group_column(table: &str) -> Option<&'static str> {
-    match table {
-        "order_items" => Some("order_id"),
-        "purchase_order_lines" => Some("po_id"),
-        _ => None,
-    }
+    warehouse::schema::table(table).and_then(|d| d.parent)
 }
 
-/// The primary key of a row as text (columns joined by U+001F).
+/// The primary key of a row as one unambiguous string: the key values as a JSON array, so
+/// no two distinct keys share it (whatever characters their parts hold).
 pub fn key_of(def: &TableDef, r: &Row) -> String {
-    def.primary_key
+    let parts: Vec<&Value> = def
+        .primary_key
         .iter()
-        .map(|k| match r.get(*k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        })
-        .collect::<Vec<_>>()
-        .join("\u{1f}")
+        .map(|k| r.get(*k).unwrap_or(&Value::Null))
+        .collect();
+    serde_json::to_string(&parts).unwrap_or_default()
 }
 
 /// Lookups for form builds: pending rows first, then the lake.

@@ -52,6 +52,10 @@ pub struct FormDef {
     /// submissions are built and journaled one at a time, with flushes held off, so two cannot
     /// read the same state and none sees a row twice or not at all.
     pub serial: bool,
+    /// The form corrects rows other writers own (an order re-priced, a return case marked
+    /// received): its rows supersede theirs and the form owns them from then on. Other forms
+    /// never overwrite another owner's row (see `warehouse::write`).
+    pub corrects: bool,
     /// The field holding the record's id; generated with `id_prefix` when a create omits it.
     pub key: &'static str,
     pub id_prefix: &'static str,

@@ -14,13 +14,25 @@ use std::time::Instant;
 use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 use sqlx::Row as _;
-use warehouse::{CommitTag, Warehouse};
+use warehouse::{ForeignRows, Owner, Warehouse};
 
 use crate::forms::lookup::{Pending, Row, group_column, key_of};
 use crate::store::{Store, sql};
 
 /// The Delta app id of the journal's watermark.
 pub const APP_ID: &str = "zhongtai.forms";
+/// Every form's rows are owned by `form:<form name>`; the flush writes them as that family.
+const FORM_OWNERS: &str = "form:";
+
+/// The owners of the forms that correct other writers' rows (`FormDef::corrects`).
+fn correcting_owners() -> Vec<String> {
+    crate::forms::defs::FORMS
+        .iter()
+        .filter(|f| f.corrects)
+        .map(|f| format!("{FORM_OWNERS}{}", f.name))
+        .collect()
+}
+
 /// Most journal entries moved by one flush.
 const MAX_ENTRIES: i64 = 50_000;
 
@@ -29,6 +41,8 @@ const MAX_ENTRIES: i64 = 50_000;
 pub struct FlushReport {
     pub entries: usize,
     pub rows: usize,
+    /// Rows not written because another writer owns their keys.
+    pub skipped: usize,
     pub tables: Vec<String>,
     pub through_seq: i64,
     pub millis: u128,
@@ -170,26 +184,33 @@ async fn flush_once(
         }
     }
     report.entries = entries.len();
-    let tag = CommitTag {
-        source: "forms".into(),
-        app_version: Some((APP_ID.into(), last)),
-    };
     for (table, (rows, groups)) in &by_table {
         let lake = |source| FlushError::Lake {
             table: (*table).into(),
             source,
         };
+        // Rows of correcting forms supersede other owners' rows; the others never overwrite
+        // one (they are kept and counted): one commit, the policy decided row by row.
         let batch = to_batch(wh, table, rows.values()).map_err(lake)?;
-        match group_column(table) {
-            Some(col) if !groups.is_empty() => {
-                wh.replace_groups(table, col, groups, &[batch], &tag)
-                    .await
-                    .map_err(lake)?;
-            }
-            _ => {
-                wh.upsert(table, &[batch], &tag).await.map_err(lake)?;
-            }
+        let op = wh
+            .write(table, Owner::Family(FORM_OWNERS.into()))
+            .writer("forms")
+            .foreign_rows(ForeignRows::Keep)
+            .correcting_owners(correcting_owners())
+            .app_transaction(APP_ID, last);
+        let r = match group_column(table) {
+            Some(_) if !groups.is_empty() => op.replace_children_of(groups, &[batch]).await,
+            _ => op.upsert(&[batch]).await,
         }
+        .map_err(lake)?;
+        if r.skipped > 0 {
+            tracing::warn!(
+                table = %table,
+                rows = r.skipped,
+                "entry-form rows not written: another writer owns their keys"
+            );
+        }
+        report.skipped += r.skipped as usize;
         report.rows += rows.len();
         report.tables.push((*table).to_string());
     }

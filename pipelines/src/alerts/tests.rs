@@ -8,7 +8,7 @@ use std::io::Cursor;
 use connectors::notify::sim::{ImSim, ImSimConfig, SmtpSink};
 use connectors::notify::{SmtpTarget, SmtpTls, Target};
 use serde_json::{Value, json};
-use warehouse::{CommitTag, Warehouse};
+use warehouse::{Owner, Warehouse};
 
 use super::*;
 
@@ -24,7 +24,8 @@ async fn put(wh: &Warehouse, table: &str, rows: &[Value]) {
         .expect("reader")
         .collect::<Result<_, _>>()
         .expect("rows");
-    wh.upsert(table, &batches, &CommitTag::new("test"))
+    wh.write(table, Owner::source("test"))
+        .upsert(&batches)
         .await
         .expect("write");
 }

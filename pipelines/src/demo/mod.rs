@@ -29,7 +29,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::{Datelike, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use warehouse::{Appender, CommitTag, Warehouse};
+use warehouse::{Appender, Owner, Warehouse};
 
 pub use jushuitan_docs::jushuitan_orders;
 pub use ledger::{Ledger, yuan};
@@ -477,12 +477,17 @@ pub async fn run_demo(
             });
         }
         for t in &non_empty {
-            wh.truncate(t, &CommitTag::new("demo --reset")).await?;
+            // The lake owner resetting the lake: every owner's rows go (time travel keeps them).
+            wh.write(t, Owner::Any)
+                .writer("demo --reset")
+                .delete_all()
+                .await?;
         }
     }
     let mut appenders: HashMap<&'static str, Appender> = HashMap::new();
     for def in warehouse::schema::CATALOG {
-        appenders.insert(def.name, wh.appender(def.name).await?);
+        let op = wh.write(def.name, Owner::source(DEMO_SOURCE));
+        appenders.insert(def.name, op.appender().await?);
     }
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<(&'static str, RecordBatch)>, u64)>(2);
     let gen_cfg = cfg.clone();
@@ -511,7 +516,6 @@ pub async fn run_demo(
         .map_err(|e| PipelineError::Internal(format!("generator panicked: {e}")))?;
     let total = appenders.len();
     let mut versions = Vec::with_capacity(total);
-    let tag = CommitTag::new(DEMO_SOURCE);
     for (n, def) in warehouse::schema::CATALOG.iter().enumerate() {
         progress(DemoProgress::Committing {
             table: def.name,
@@ -519,7 +523,7 @@ pub async fn run_demo(
             total,
         });
         if let Some(app) = appenders.remove(def.name) {
-            let report = app.commit(&tag).await?;
+            let report = app.commit().await?;
             versions.push((def.name, report.version));
         }
     }

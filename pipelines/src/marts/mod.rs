@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 
-use warehouse::{CommitTag, Warehouse, sql_text};
+use warehouse::{Owner, Warehouse, sql_text};
 
 use crate::error::Result;
 
@@ -59,6 +59,9 @@ pub struct Refreshed {
 fn app_id(m: &MartDef) -> String {
     format!("zhongtai.mart.{}", m.table)
 }
+
+/// The owner of every mart row (the SQL writes it as `source`).
+const MART_OWNER: &str = "mart";
 
 /// Whether the mart reflects the source's latest version.
 pub async fn is_fresh(wh: &Warehouse, m: &MartDef) -> Result<bool> {
@@ -114,10 +117,6 @@ pub async fn refresh(wh: &Warehouse, m: &MartDef) -> Result<Refreshed> {
         }
     };
     let groups: Vec<String> = days.iter().cloned().collect();
-    let tag = CommitTag {
-        source: "mart".into(),
-        app_version: Some((app_id(m), version as i64)),
-    };
     let batches = if groups.is_empty() {
         Vec::new()
     } else {
@@ -130,7 +129,9 @@ pub async fn refresh(wh: &Warehouse, m: &MartDef) -> Result<Refreshed> {
     };
     // One commit: the recomputed days replace the old ones (days that lost all their rows
     // are emptied), and the source version travels with them.
-    wh.replace_groups(m.table, m.date_column, &groups, &batches, &tag)
+    wh.write(m.table, Owner::source(MART_OWNER))
+        .app_transaction(app_id(m), version as i64)
+        .replace_children_of(&groups, &batches)
         .await?;
     Ok(Refreshed {
         mart: m.table,

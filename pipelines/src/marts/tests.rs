@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use warehouse::{CommitTag, LakeConfig, Warehouse};
+use warehouse::datafusion;
+use warehouse::{LakeConfig, Owner, Warehouse};
 
 use super::*;
 use crate::demo::{DemoConfig, run_demo};
@@ -53,7 +54,6 @@ async fn daily_sales_mart_follows_appends_upserts_and_deletes_incrementally() {
     assert_eq!(refresh(&wh, m).await.expect("noop").days, None);
 
     // Change two orders on two days (upsert) and delete every order of a third day.
-    let tag = CommitTag::new("test");
     let changed = wh
         .query(
             "SELECT * FROM orders WHERE order_id IN (SELECT min(order_id) FROM orders \
@@ -94,8 +94,16 @@ async fn daily_sales_mart_follows_appends_upserts_and_deletes_incrementally() {
         ))
         .await
         .expect("new rows");
-    wh.upsert("orders", &new, &tag).await.expect("upsert");
-    wh.delete_where("orders", "order_date = DATE '2026-11-02'", &tag)
+    wh.write("orders", Owner::Any)
+        .upsert(&new)
+        .await
+        .expect("upsert");
+    let day = datafusion::logical_expr::cast(
+        datafusion::prelude::lit("2026-11-02"),
+        arrow::datatypes::DataType::Date32,
+    );
+    wh.write("orders", Owner::Any)
+        .delete(datafusion::prelude::col("order_date").eq(day))
         .await
         .expect("delete");
     let r = refresh(&wh, m).await.expect("incremental");
@@ -133,7 +141,10 @@ async fn daily_sales_mart_follows_appends_upserts_and_deletes_incrementally() {
         ))
         .await
         .expect("extra");
-    wh.append("orders", &extra, &tag).await.expect("append");
+    wh.write("orders", Owner::Any)
+        .append(&extra)
+        .await
+        .expect("append");
     let r = refresh(&wh, m).await.expect("append refresh");
     assert_eq!(r.days, Some(1), "{r:?}");
     assert_eq!(

@@ -14,7 +14,7 @@ use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use warehouse::schema::ColType;
-use warehouse::{CommitTag, Warehouse, sql_text};
+use warehouse::{Owner, Warehouse, sql_text};
 
 use super::compile::end_of_day_unix;
 use super::found::break_id;
@@ -54,7 +54,12 @@ type Row = BTreeMap<String, String>;
 struct Planter<'a> {
     wh: &'a Warehouse,
     used: HashSet<String>,
-    tag: CommitTag,
+}
+
+/// The injector plants faults in other writers' rows on purpose (a payment the platform never
+/// sent, a wrong amount): it writes as every owner, and each row keeps the owner it had.
+fn planter_write<'w>(wh: &'w Warehouse, table: &str, writer: &str) -> warehouse::WriteOp<'w> {
+    wh.write(table, Owner::Any).writer(writer)
 }
 
 fn expect(check: &str, keys: &[&str], kind: &str) -> ExpectedBreak {
@@ -137,7 +142,10 @@ impl Planter<'_> {
                 "nothing in {table} matches {pred}"
             )));
         }
-        self.wh.delete_where(table, pred, &self.tag).await?;
+        let pred = self.wh.predicate(table, pred).await?;
+        planter_write(self.wh, table, INJECT_SOURCE)
+            .delete(pred)
+            .await?;
         Ok(UndoStep::Restore(table, old))
     }
 
@@ -182,7 +190,10 @@ impl Planter<'_> {
             .wh
             .query(&format!("SELECT {cols} FROM {table} WHERE {pred}"))
             .await?;
-        self.wh.upsert(table, &new, &self.tag).await?;
+        planter_write(self.wh, table, INJECT_SOURCE)
+            .foreign_rows(warehouse::ForeignRows::Supersede)
+            .upsert(&new)
+            .await?;
         Ok(UndoStep::Restore(table, old))
     }
 
@@ -200,7 +211,9 @@ impl Planter<'_> {
             .wh
             .query(&format!("SELECT {cols} FROM {table} WHERE {pred}"))
             .await?;
-        self.wh.insert_new(table, &new, &self.tag).await?;
+        planter_write(self.wh, table, INJECT_SOURCE)
+            .insert_new(&new)
+            .await?;
         Ok(UndoStep::Delete(table, new_pred))
     }
 }
@@ -220,7 +233,6 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
     let mut p = Planter {
         wh,
         used: HashSet::new(),
-        tag: CommitTag::new(INJECT_SOURCE),
     };
     let mut out = Vec::new();
     let mut add = |name: &str, what: String, expected: Vec<ExpectedBreak>, undo: Vec<UndoStep>| {
@@ -893,14 +905,18 @@ pub async fn inject(wh: &Warehouse, as_of: NaiveDate) -> Result<Vec<Anomaly>> {
 
 /// Takes an anomaly back: the data is as it was before it was planted.
 pub async fn undo(wh: &Warehouse, anomaly: &Anomaly) -> Result<()> {
-    let tag = CommitTag::new(format!("{INJECT_SOURCE}:undo"));
+    let writer = format!("{INJECT_SOURCE}:undo");
     for step in anomaly.undo.iter().rev() {
         match step {
             UndoStep::Restore(table, rows) => {
-                wh.upsert(table, rows, &tag).await?;
+                planter_write(wh, table, &writer)
+                    .foreign_rows(warehouse::ForeignRows::Supersede)
+                    .upsert(rows)
+                    .await?;
             }
             UndoStep::Delete(table, pred) => {
-                wh.delete_where(table, pred, &tag).await?;
+                let pred = wh.predicate(table, pred).await?;
+                planter_write(wh, table, &writer).delete(pred).await?;
             }
         }
     }

@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, Decimal128Array, RecordBatch, StringArray, UInt64Ar
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::NaiveDate;
 use warehouse::datafusion::prelude::SessionContext;
-use warehouse::{CommitTag, Warehouse, sql_text};
+use warehouse::{Owner, Warehouse, sql_text};
 
 use super::compile::{Period, compile};
 use super::found::read_found;
@@ -225,15 +225,15 @@ pub async fn run(
             open_after,
         });
     }
-    let tag = CommitTag::new(RECON_SOURCE);
+    let op = |t| wh.write(t, Owner::source(RECON_SOURCE));
     if let Some(b) = queue::breaks_batch(&rows)? {
-        wh.upsert("recon_breaks", &[b], &tag).await?;
+        op("recon_breaks").upsert(&[b]).await?;
     }
     if let Some(b) = queue::events_batch(&events)? {
-        wh.append("recon_break_events", &[b], &tag).await?;
+        op("recon_break_events").append(&[b]).await?;
     }
     if let Some(b) = run_rows.take() {
-        wh.append("recon_runs", &[b], &tag).await?;
+        op("recon_runs").append(&[b]).await?;
     }
     Ok(RunReport {
         run_id,
@@ -319,12 +319,16 @@ pub async fn act(
         difference: row.difference,
         note: (!note.is_empty()).then(|| note.to_string()),
     };
-    let tag = CommitTag::new(format!("reconcile:{by}"));
+    // People's actions keep the queue's one owner; the commit names who acted.
+    let op = |t| {
+        wh.write(t, Owner::source(RECON_SOURCE))
+            .writer(format!("reconcile:{by}"))
+    };
     if let Some(b) = queue::breaks_batch(std::slice::from_ref(&row))? {
-        wh.upsert("recon_breaks", &[b], &tag).await?;
+        op("recon_breaks").upsert(&[b]).await?;
     }
     if let Some(b) = queue::events_batch(&[event])? {
-        wh.append("recon_break_events", &[b], &tag).await?;
+        op("recon_break_events").append(&[b]).await?;
     }
     Ok(row)
 }

@@ -85,6 +85,8 @@ pub struct SyncReport {
     /// Rows written by appending (new keys) and by MERGE (some key existed).
     pub appended: u64,
     pub merged: u64,
+    /// Rows not written because another owner (an entry form, an import) holds their key.
+    pub skipped: u64,
     pub started_at: Option<NaiveDateTime>,
     pub cursor: Option<NaiveDateTime>,
     pub elapsed: Duration,
@@ -385,6 +387,7 @@ impl Run<'_> {
         };
         self.report.appended = w.appended;
         self.report.merged = w.merged;
+        self.report.skipped = w.skipped;
         self.report.rows = w.rows.clone();
         Ok(w)
     }

@@ -2,30 +2,43 @@
 //! last table's commit. Owned (not borrowed) so the engine can run it as a task while it
 //! fetches the next pages.
 //!
-//! Rows whose keys (or groups) the source never wrote are appended; a batch touching an
-//! existing key is merged (upsert, or replace-groups for child tables). The key sets are
-//! loaded from the lake once per table and kept up to date as flushes commit.
+//! The sync writes as its platform's owner (the rows' `source`, e.g. `jushuitan`). Rows whose
+//! keys (or parents, for child tables) the owner never wrote, and that no other owner holds,
+//! are appended; otherwise the batch is merged: an upsert, or a replace of the re-read
+//! parents' children, which removes only this owner's vanished rows. A key another owner
+//! holds (a finance entry, a correction) is kept as it is and counted in `skipped`. The key
+//! sets are loaded from the lake once per table and kept up to date as flushes commit.
 
 use std::collections::{HashMap, HashSet};
 
 use arrow::array::RecordBatch;
 use connectors::stream::{Mapped, Stream, TableRows};
-use warehouse::{CommitTag, Warehouse};
+use warehouse::{ForeignRows, Owner, Warehouse};
 
 use super::engine::{column_text, cursor_id};
-use crate::error::Result;
+use crate::error::{PipelineError, Result};
+
+/// What the lake already holds of one table: keys (or parents) of this owner, and keys of
+/// every other owner.
+#[derive(Debug, Default)]
+struct Known {
+    own: HashSet<String>,
+    foreign: HashSet<String>,
+}
 
 /// Writes flushes of one stream.
 #[derive(Debug)]
 pub(crate) struct Writer {
     wh: Warehouse,
-    tag: CommitTag,
+    label: String,
     cursor_id: String,
     cursor_table: String,
-    /// Per table: the keys (or groups) already in the lake for the stream's source.
-    keys: HashMap<String, HashSet<String>>,
+    /// The owner of the stream's rows, learnt from the first rows it maps.
+    owner: Option<String>,
+    known: HashMap<String, Known>,
     pub(crate) appended: u64,
     pub(crate) merged: u64,
+    pub(crate) skipped: u64,
     pub(crate) rows: HashMap<String, u64>,
 }
 
@@ -33,12 +46,14 @@ impl Writer {
     pub(crate) fn new(wh: &Warehouse, connector: &str, stream: &dyn Stream) -> Self {
         Self {
             wh: wh.clone(),
-            tag: CommitTag::new(format!("connector:{connector}")),
+            label: format!("connector:{connector}"),
             cursor_id: cursor_id(connector, stream.name()),
             cursor_table: stream.tables().pop().unwrap_or_default(),
-            keys: HashMap::new(),
+            owner: None,
+            known: HashMap::new(),
             appended: 0,
             merged: 0,
+            skipped: 0,
             rows: HashMap::new(),
         }
     }
@@ -52,91 +67,132 @@ impl Writer {
         cursor: Option<i64>,
     ) -> Result<Self> {
         if let Some(batch) = raw {
-            self.wh.append("raw_records", &[batch], &self.tag).await?;
+            self.wh
+                .write("raw_records", Owner::source(self.label.clone()))
+                .writer(&self.label)
+                .append(&[batch])
+                .await?;
         }
-        // All tables of a stream carry one `source`; an empty child batch (an order that lost
+        // All tables of a stream carry one owner; an empty child batch (an order that lost
         // all its lines) takes it from its siblings.
-        let mut source = String::new();
-        for t in &mapped.tables {
-            if let Some(s) = column_text(&t.batch, "source")?.into_iter().next() {
-                source = s;
-                break;
+        if self.owner.is_none() {
+            for t in &mapped.tables {
+                if let Some(s) = column_text(&t.batch, "source")?.into_iter().next() {
+                    self.owner = Some(s);
+                    break;
+                }
             }
         }
         let mut wrote_cursor = false;
         for rows in mapped.tables {
-            let mut tag = self.tag.clone();
-            if rows.table == self.cursor_table {
-                tag.app_version = cursor.map(|c| (self.cursor_id.clone(), c));
+            let app = if rows.table == self.cursor_table {
                 wrote_cursor = true;
-            }
-            self.write(rows, &source, &tag).await?;
+                cursor.map(|c| (self.cursor_id.clone(), c))
+            } else {
+                None
+            };
+            self.write(rows, app).await?;
         }
         if !wrote_cursor && let Some(c) = cursor {
             // Nothing changed in this window: commit the cursor alone so the next run starts later.
-            let mut tag = self.tag.clone();
-            tag.app_version = Some((self.cursor_id.clone(), c));
+            let owner = self.owner.clone().unwrap_or_else(|| self.label.clone());
             self.wh
-                .appender(&self.cursor_table)
-                .await?
-                .commit(&tag)
+                .write(&self.cursor_table, Owner::source(owner))
+                .writer(&self.label)
+                .app_transaction(self.cursor_id.clone(), c)
+                .mark()
                 .await?;
         }
         Ok(self)
     }
 
     /// Writes one table's rows: appended when none of their keys exists yet, merged otherwise.
-    async fn write(&mut self, rows: TableRows, source: &str, tag: &CommitTag) -> Result<()> {
+    async fn write(&mut self, rows: TableRows, app: Option<(String, i64)>) -> Result<()> {
         let TableRows {
             table,
             batch,
             replace,
         } = rows;
-        let def = self.wh.def(&table)?;
-        let (key_column, keys): (String, Vec<String>) = match &replace {
-            Some((col, groups)) => (col.clone(), groups.clone()),
-            None if def.primary_key.len() == 1 => {
-                let col = def.primary_key[0].to_string();
-                let keys = column_text(&batch, &col)?;
-                (col, keys)
-            }
-            // Composite keys: always merge.
-            None => (String::new(), Vec::new()),
-        };
-        let existing = if key_column.is_empty() {
-            true
-        } else if batch.num_rows() == 0 && replace.is_none() {
-            false
-        } else {
-            if !self.keys.contains_key(&table) {
-                let set = self.wh.key_set(&table, &key_column, source).await?;
-                self.keys.insert(table.clone(), set);
-            }
-            let known = &self.keys[&table];
-            keys.iter().any(|k| known.contains(k))
-        };
         let n = batch.num_rows() as u64;
-        if !existing {
-            if n == 0 && tag.app_version.is_none() {
+        let Some(owner) = self.owner.clone() else {
+            // No rows in the whole flush so far: nothing to write but the cursor.
+            if let Some((id, c)) = app {
+                self.wh
+                    .write(&table, Owner::source(self.label.clone()))
+                    .writer(&self.label)
+                    .app_transaction(id, c)
+                    .mark()
+                    .await?;
+            }
+            return Ok(());
+        };
+        let def = self.wh.def(&table)?;
+        let parents = match &replace {
+            Some((column, parents)) if Some(column.as_str()) == def.parent => Some(parents.clone()),
+            Some((column, _)) => {
+                return Err(PipelineError::Internal(format!(
+                    "the stream replaces `{table}` rows by `{column}`, but the table's parent column is {}",
+                    def.parent.map_or("none".to_string(), |p| format!("`{p}`"))
+                )));
+            }
+            None => None,
+        };
+        // Composite keys: always merge.
+        let single_key = (def.primary_key.len() == 1).then(|| def.primary_key[0]);
+        let keys = match single_key {
+            Some(k) => column_text(&batch, k)?,
+            None => Vec::new(),
+        };
+        let own_probe = match &parents {
+            Some(p) => p.clone(),
+            None => keys.clone(),
+        };
+        let must_merge = match single_key {
+            None => true,
+            Some(_) if n == 0 && parents.is_none() => false,
+            Some(k) => {
+                if !self.known.contains_key(&table) {
+                    let own_col = def.parent.filter(|_| parents.is_some()).unwrap_or(k);
+                    let known = Known {
+                        own: self.wh.key_set(&table, own_col, &owner, true).await?,
+                        foreign: self.wh.key_set(&table, k, &owner, false).await?,
+                    };
+                    self.known.insert(table.clone(), known);
+                }
+                let known = &self.known[&table];
+                own_probe.iter().any(|p| known.own.contains(p))
+                    || keys.iter().any(|k| known.foreign.contains(k))
+            }
+        };
+        let op = self
+            .wh
+            .write(&table, Owner::source(owner))
+            .writer(&self.label)
+            .app_transaction_opt(app.clone());
+        if !must_merge {
+            if n == 0 && app.is_none() {
                 return Ok(());
             }
-            self.wh.append(&table, &[batch], tag).await?;
+            op.append(&[batch]).await?;
             self.appended += n;
         } else {
-            match replace {
-                Some((col, groups)) => {
-                    self.wh
-                        .replace_groups(&table, &col, &groups, &[batch], tag)
-                        .await?;
-                }
-                None => {
-                    self.wh.upsert(&table, &[batch], tag).await?;
-                }
+            let op = op.foreign_rows(ForeignRows::Keep);
+            let report = match parents {
+                Some(p) => op.replace_children_of(&p, &[batch]).await?,
+                None => op.upsert(&[batch]).await?,
+            };
+            if report.skipped > 0 {
+                tracing::warn!(
+                    table = %table,
+                    rows = report.skipped,
+                    "rows not written: another owner (an entry form, an import, a correction) holds their keys"
+                );
             }
-            self.merged += n;
+            self.skipped += report.skipped;
+            self.merged += n - report.skipped.min(n);
         }
-        if let Some(set) = self.keys.get_mut(&table) {
-            set.extend(keys);
+        if let Some(known) = self.known.get_mut(&table) {
+            known.own.extend(own_probe);
         }
         *self.rows.entry(table).or_default() += n;
         Ok(())

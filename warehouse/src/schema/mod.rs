@@ -10,7 +10,10 @@
 //! - **Business dates** are `Date32` columns in Asia/Shanghai, materialised at write time
 //!   (`order_date`, `pay_date`, ...), so daily and monthly SQL never depends on time-zone casts.
 //! - Every table has a primary key and a `source` column naming the connector or entry form
-//!   that wrote the row.
+//!   that wrote the row: its **owner**. Writers replace and delete only rows they own
+//!   (`crate::write` spells out the rules).
+//! - A child table (an order's lines, a PO's lines) names its **parent** column: a writer that
+//!   re-reads a parent replaces that parent's children, and only its own.
 
 mod render;
 mod tables;
@@ -88,8 +91,11 @@ pub struct ColumnDef {
 pub struct TableDef {
     pub name: &'static str,
     pub doc: &'static str,
-    /// Columns that identify a row; upserts merge on them.
+    /// Columns that identify a row; upserts merge on them (compared as typed tuples).
     pub primary_key: &'static [&'static str],
+    /// For a child table: the column naming its parent (`order_items.order_id`). A writer
+    /// replacing a parent's children deletes its own rows of that parent the input lacks.
+    pub parent: Option<&'static str>,
     /// Delta partition columns (empty for small tables).
     pub partition_by: &'static [&'static str],
     pub columns: &'static [ColumnDef],
@@ -104,6 +110,11 @@ impl TableDef {
             .map(|c| Field::new(c.name, c.ty.arrow_type(), c.nullable))
             .collect();
         Arc::new(Schema::new(fields))
+    }
+
+    /// The column that names a row's owner (the writer it came from).
+    pub fn owner_column(&self) -> &'static str {
+        SOURCE_COLUMN
     }
 
     /// The column with this name, if any.

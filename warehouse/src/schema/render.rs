@@ -12,7 +12,9 @@ pub fn render_markdown() -> String {
          `ZHONGTAI_BLESS=1 cargo test -p warehouse schema_md`; a test fails when it is stale.\n\n\
          Conventions: money is `decimal(18,2)` yuan (its raw integer is fen); instants are UTC \
          timestamps; business dates are `date` columns in Asia/Shanghai; every table has a primary \
-         key and a `source` column.\n\n",
+         key and a `source` column naming the row's owner (the writer that wrote it); a writer \
+         replaces or deletes only rows it owns. A child table names its parent column: a writer \
+         re-reading a parent replaces that parent's children it owns, and leaves the others.\n\n",
     );
     s.push_str("| table | rows are | primary key |\n|---|---|---|\n");
     for t in CATALOG {
@@ -32,6 +34,9 @@ pub fn render_markdown() -> String {
             t.doc,
             t.primary_key.join(", ")
         );
+        if let Some(p) = t.parent {
+            let _ = write!(s, " Child rows of parent `{p}`.");
+        }
         if !t.partition_by.is_empty() {
             let _ = write!(s, " Partitioned by `{}`.", t.partition_by.join(", "));
         }

@@ -16,6 +16,17 @@ macro_rules! table {
             name: $name,
             doc: $doc,
             primary_key: &[$($pk),*],
+            parent: None,
+            partition_by: &[$($p),*],
+            columns: &[$($c,)* SOURCE],
+        }
+    };
+    ($name:literal, $doc:literal, pk: [$($pk:literal),*], parent: $parent:literal, part: [$($p:literal),*], [$($c:expr),* $(,)?]) => {
+        TableDef {
+            name: $name,
+            doc: $doc,
+            primary_key: &[$($pk),*],
+            parent: Some($parent),
             partition_by: &[$($p),*],
             columns: &[$($c,)* SOURCE],
         }
@@ -88,7 +99,7 @@ pub static CATALOG: &[TableDef] = &[
         col("receiver_city", Text, true, "destination city"),
         col("campaign_id", Text, true, "campaign the order fell in, if any"),
     ]),
-    table!("order_items", "a line of an order", pk: ["order_item_id"], part: [], [
+    table!("order_items", "a line of an order", pk: ["order_item_id"], parent: "order_id", part: [], [
         col("order_item_id", Text, false, "line id"),
         col("order_id", Text, false, "order"),
         col("shop_id", Text, false, "shop (denormalised for scoping)"),
@@ -99,7 +110,7 @@ pub static CATALOG: &[TableDef] = &[
         col("amount", Money, false, "qty * unit_price - discount_amount"),
         col("cost_amount", Money, true, "qty * cost price at sale time; null when the source does not give it"),
     ]),
-    table!("payments", "money received for an order through a payment channel", pk: ["payment_id"], part: [], [
+    table!("payments", "money received for an order through a payment channel", pk: ["payment_id"], parent: "order_id", part: [], [
         col("payment_id", Text, false, "payment id"),
         col("order_id", Text, false, "order paid"),
         col("shop_id", Text, false, "shop"),
@@ -201,7 +212,7 @@ pub static CATALOG: &[TableDef] = &[
         col("promised_date", Date, false, "supplier's promised arrival date"),
         col("total_amount", Money, false, "sum of line amounts"),
     ]),
-    table!("purchase_order_lines", "a line of a purchase order", pk: ["po_line_id"], part: [], [
+    table!("purchase_order_lines", "a line of a purchase order", pk: ["po_line_id"], parent: "po_id", part: [], [
         col("po_line_id", Text, false, "line id"),
         col("po_id", Text, false, "purchase order"),
         col("sku_id", Text, false, "SKU"),
@@ -346,7 +357,7 @@ pub static CATALOG: &[TableDef] = &[
         col("closed", Int, false, "open breaks no longer found, closed automatically"),
         col("amount_at_stake", Money, false, "sum of amount_at_stake of the breaks found"),
     ]),
-    table!("mart_daily_sales", "orders and money per shop and business day: a mart maintained from orders", pk: ["order_date", "shop_id"], part: [], [
+    table!("mart_daily_sales", "orders and money per shop and business day: a mart maintained from orders", pk: ["order_date", "shop_id"], parent: "order_date", part: [], [
         col("order_date", Date, false, "Asia/Shanghai business date"),
         col("shop_id", Text, false, "shop"),
         col("platform", Text, false, "platform of the shop"),

@@ -12,6 +12,22 @@ fn every_table_has_a_primary_key_and_source_and_known_columns() {
                 .unwrap_or_else(|| panic!("{}: key column {k} missing", t.name));
             assert!(!c.nullable, "{}: key column {k} must be NOT NULL", t.name);
         }
+        if let Some(p) = t.parent {
+            let c = t
+                .column(p)
+                .unwrap_or_else(|| panic!("{}: parent column {p} missing", t.name));
+            assert!(
+                !c.nullable,
+                "{}: parent column {p} must be NOT NULL",
+                t.name
+            );
+            assert!(
+                !t.primary_key.contains(&p) || t.primary_key.len() > 1,
+                "{}: the parent alone cannot be the key",
+                t.name
+            );
+        }
+        assert_eq!(t.owner_column(), SOURCE_COLUMN);
         let src = t
             .column(SOURCE_COLUMN)
             .unwrap_or_else(|| panic!("{} has no source", t.name));

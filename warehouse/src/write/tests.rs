@@ -3,10 +3,19 @@ use std::sync::Arc;
 use arrow::array::{Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
+use datafusion::prelude::SessionContext;
+use deltalake::writer::DeltaWriter;
+
 use super::*;
 use crate::LakeConfig;
 
+mod ownership;
+
 fn lines(rows: &[(&str, &str, i64)]) -> RecordBatch {
+    lines_of("t", rows)
+}
+
+fn lines_of(owner: &str, rows: &[(&str, &str, i64)]) -> RecordBatch {
     let schema = Schema::new(vec![
         Field::new("po_line_id", DataType::Utf8, false),
         Field::new("po_id", DataType::Utf8, false),
@@ -29,7 +38,7 @@ fn lines(rows: &[(&str, &str, i64)]) -> RecordBatch {
             n(rows.iter().map(|r| r.2).collect()),
             n(vec![1; rows.len()]),
             n(rows.iter().map(|r| r.2).collect()),
-            col(|_| "t".to_string()),
+            Arc::new(StringArray::from(vec![owner; rows.len()])),
         ],
     )
     .expect("batch")
@@ -61,7 +70,7 @@ async fn replace_groups_deletes_lines_a_parent_no_longer_has_and_leaves_other_pa
     })
     .await
     .expect("lake");
-    let tag = CommitTag::new("test");
+    let w = || wh.write("purchase_order_lines", Owner::source("t"));
     // One commit (one file) per row, as a sync leaves it.
     for row in [
         ("A1", "A", 1),
@@ -69,27 +78,17 @@ async fn replace_groups_deletes_lines_a_parent_no_longer_has_and_leaves_other_pa
         ("B1", "B", 3),
         ("C1", "C", 4),
     ] {
-        wh.upsert("purchase_order_lines", &[lines(&[row])], &tag)
-            .await
-            .expect("seed");
+        w().upsert(&[lines(&[row])]).await.expect("seed");
     }
     // A now has only A1 (changed), B has no lines at all, C is not re-read.
     let groups = vec!["A".to_string(), "B".to_string()];
-    wh.replace_groups(
-        "purchase_order_lines",
-        "po_id",
-        &groups,
-        &[lines(&[("A1", "A", 5)])],
-        &tag,
-    )
-    .await
-    .expect("replace");
+    w().replace_children_of(&groups, &[lines(&[("A1", "A", 5)])])
+        .await
+        .expect("replace");
     assert_eq!(ids(&wh).await, vec!["A1", "C1"]);
     // Quotes in group values are escaped, not injected.
     let odd = vec!["x' OR '1'='1".to_string()];
-    wh.replace_groups("purchase_order_lines", "po_id", &odd, &[], &tag)
-        .await
-        .expect("odd");
+    w().replace_children_of(&odd, &[]).await.expect("odd");
     assert_eq!(ids(&wh).await, vec!["A1", "C1"]);
 }
 
@@ -103,8 +102,8 @@ async fn concurrent_writers_of_one_table_in_a_process_all_commit() {
     let wh = Warehouse::open(&cfg).await.expect("lake");
     // A second handle on the same lake must take turns with the first.
     let other = Warehouse::open(&cfg).await.expect("second handle");
-    let tag = CommitTag::new("test");
-    wh.upsert("purchase_order_lines", &[lines(&[("X0", "X", 1)])], &tag)
+    wh.write("purchase_order_lines", Owner::source("t"))
+        .upsert(&[lines(&[("X0", "X", 1)])])
         .await
         .expect("seed");
     let mut tasks = Vec::new();
@@ -114,17 +113,18 @@ async fn concurrent_writers_of_one_table_in_a_process_all_commit() {
         } else {
             other.clone()
         };
-        let tag = tag.clone();
         tasks.push(tokio::spawn(async move {
             let id = format!("X{}", i + 1);
             // Most merge and also change the row every merge touches (so their commits rewrite
             // the same file); the rest append. All race for the same next version.
             if i % 4 < 3 {
                 let rows = [(id.as_str(), "X", 1), ("X0", "X", i + 2)];
-                w.upsert("purchase_order_lines", &[lines(&rows)], &tag)
+                w.write("purchase_order_lines", Owner::source("t"))
+                    .upsert(&[lines(&rows)])
                     .await
             } else {
-                w.append("purchase_order_lines", &[lines(&[(&id, "X", 1)])], &tag)
+                w.write("purchase_order_lines", Owner::source("t"))
+                    .append(&[lines(&[(&id, "X", 1)])])
                     .await
             }
         }));
@@ -150,13 +150,13 @@ async fn the_table_cache_sees_this_process_writes_at_once_and_others_after_max_a
     .await
     .expect("lake");
     let t = "purchase_order_lines";
-    let tag = CommitTag::new("test");
     let lazy = crate::TableCache::new(wh.clone(), std::time::Duration::from_secs(3600));
     let eager = crate::TableCache::new(wh.clone(), std::time::Duration::ZERO);
     let v0 = lazy.table(t).await.expect("load").version();
     assert_eq!(eager.table(t).await.expect("load").version(), v0);
     // A write through the warehouse shows at once, however long max_age is.
-    wh.upsert(t, &[lines(&[("L1", "P", 1)])], &tag)
+    wh.write(t, Owner::source("t"))
+        .upsert(&[lines(&[("L1", "P", 1)])])
         .await
         .expect("write");
     let v1 = lazy.table(t).await.expect("refresh").version();
