@@ -305,10 +305,6 @@ pub struct ImportArgs {
     /// Import the good rows and write the bad ones to FILE.rejects.csv.
     #[arg(long)]
     pub skip_bad_rows: bool,
-    /// Import the rows as owner `import:OWNER` (default: the file's name). Upserts replace
-    /// only rows of the same owner: re-import a corrected file with the owner of the first.
-    #[arg(long)]
-    pub owner: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,9 +4,9 @@
 //! bad, nothing is committed and the error lists rows and columns, unless `skip_bad_rows`,
 //! which commits the good rows and writes the bad ones, with their errors, to
 //! `<file>.rejects.csv` beside the input. `source` may be left out of the file; it is then
-//! `import:<file name>` (or `import:<owner>` with an explicit owner): the import's owner. Append
-//! refuses keys that already exist; upsert replaces only rows of the same owner and refuses
-//! keys another writer (a connector, a form, another import) owns.
+//! `import:<file name>`: the row's owner, one of the `import:` family. Append refuses keys that
+//! already exist; upsert replaces rows of any import and refuses keys another writer (a
+//! connector, an entry form) owns.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,15 +29,14 @@ pub enum ImportMode {
 }
 
 /// Import options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions {
     pub mode: ImportMode,
     pub skip_bad_rows: bool,
-    /// The owner the rows are imported as, `import:<owner>`; the file's name when `None`.
-    /// Upserts replace only rows of the same owner, so a corrected file is imported with the
-    /// owner of the one it corrects.
-    pub owner: Option<String>,
 }
+
+/// The owner family of imported rows.
+pub const IMPORT_OWNERS: &str = "import:";
 
 /// What an import did.
 #[derive(Debug, Clone)]
@@ -89,10 +88,16 @@ pub async fn import_file(
         }
         rejects_file = Some(write_rejects(path, &read)?);
     }
-    // The import's owner: `import:<owner>` or `import:<file name>`. Empty `source` cells are
-    // given it; a row naming another owner is refused by the warehouse.
-    let owner = format!("import:{}", opts.owner.as_deref().unwrap_or(&file_name));
-    let op = wh.write(table, Owner::source(owner));
+    // Imports own their rows as `import:<file name>`, members of the `import:` family: a
+    // corrected file replaces another import's rows, never a connector's or a form's. Empty
+    // `source` cells are given the file's name; a row naming a non-import owner is refused.
+    let op = wh.write(
+        table,
+        Owner::Member {
+            family: IMPORT_OWNERS.into(),
+            name: format!("{IMPORT_OWNERS}{file_name}"),
+        },
+    );
     let report = match opts.mode {
         ImportMode::Append => op.insert_new(&read.batches).await?,
         ImportMode::Upsert => op.upsert(&read.batches).await?,

@@ -23,9 +23,9 @@ fn end_date() -> NaiveDate {
 }
 
 /// A running simulator process; killed when dropped.
-struct Sim {
+pub(crate) struct Sim {
     child: Child,
-    doc: std::path::PathBuf,
+    pub(crate) doc: std::path::PathBuf,
 }
 
 impl Drop for Sim {
@@ -35,7 +35,7 @@ impl Drop for Sim {
     }
 }
 
-fn start_sim(lake: &Lake, extra: &[&str]) -> Sim {
+pub(crate) fn start_sim(lake: &Lake, extra: &[&str]) -> Sim {
     let doc = lake.path().join("jst-sim.toml");
     let mut child = Command::new(BIN)
         .args([
@@ -68,7 +68,7 @@ fn start_sim(lake: &Lake, extra: &[&str]) -> Sim {
     Sim { child, doc }
 }
 
-fn with_secrets(lake: &mut Lake) {
+pub(crate) fn with_secrets(lake: &mut Lake) {
     for (k, v) in [
         ("JST_APP_SECRET", "sim-app-secret"),
         ("JST_ACCESS_TOKEN", "sim-access-token"),
@@ -128,8 +128,8 @@ fn no_duplicates(lake: &Lake) {
     }
 }
 
-const FROM: &str = "2026-11-11";
-const TO: &str = "2026-11-21";
+pub(crate) const FROM: &str = "2026-11-11";
+pub(crate) const TO: &str = "2026-11-21";
 
 #[test]
 fn a_sync_killed_with_sigkill_again_and_again_ends_with_exactly_the_world() {

@@ -15,6 +15,7 @@ mod import;
 mod jobs;
 mod manifest;
 mod metrics;
+mod ownership;
 mod reader;
 mod reconcile;
 mod s3;

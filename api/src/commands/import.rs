@@ -13,7 +13,6 @@ pub async fn run(cfg: &Config, args: &ImportArgs) -> anyhow::Result<()> {
             Mode::Upsert => ImportMode::Upsert,
         },
         skip_bad_rows: args.skip_bad_rows,
-        owner: args.owner.clone(),
     };
     let r = import_file(&wh, &args.table, &args.file, opts).await?;
     println!(

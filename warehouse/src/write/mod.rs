@@ -17,6 +17,8 @@
 //!   write's own rows that the input no longer has: a manual payment stays when a connector
 //!   re-reads the order;
 //! - [`WriteOp::delete`] and [`WriteOp::delete_all`] remove only the write's own rows;
+//! - a family writer ([`Owner::Family`], [`Owner::Member`]: the forms' flush, imports) may
+//!   replace any row of its family;
 //! - an upsert whose key is held by **another** owner's row follows [`ForeignRows`]:
 //!   `Refuse` (the default: the write fails naming the key and its owner, nothing is
 //!   committed), `Keep` (the other owner's row stays, ours is counted in
@@ -346,15 +348,17 @@ impl WriteOp<'_> {
         let oc = def.owner_column();
         // Refuse checked above; keeping the owner test in the MERGE too means a row another
         // process gave to someone else in the meantime is still never overwritten.
-        let update_when = (self.foreign != ForeignRows::Supersede).then(|| {
-            let same = col(format!("t.{oc}")).eq(col(format!("s.{oc}")));
-            if self.correcting.is_empty() {
-                same
-            } else {
+        // A matched row is replaced only when this owner admits its owner (or ours is a
+        // declared correction).
+        let admitted = self.owner.predicate(&format!("t.{oc}"));
+        let update_when = match (self.foreign, admitted) {
+            (ForeignRows::Supersede, _) | (_, None) => None,
+            (_, Some(same)) if self.correcting.is_empty() => Some(same),
+            (_, Some(same)) => {
                 let list = self.correcting.iter().map(|o| lit(o.clone())).collect();
-                same.or(col(format!("s.{oc}")).in_list(list, false))
+                Some(same.or(col(format!("s.{oc}")).in_list(list, false)))
             }
-        });
+        };
         let plan = commit::MergePlan {
             on,
             update_when,
@@ -407,15 +411,17 @@ impl WriteOp<'_> {
             .map(|k| format!("s.\"{k}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let filter = if foreign_only {
-            let mut f = format!("WHERE t.\"{oc}\" <> s.\"{oc}\"");
-            if !self.correcting.is_empty() {
-                let list: Vec<String> = self.correcting.iter().map(|o| sql_text(o)).collect();
-                f.push_str(&format!(" AND s.\"{oc}\" NOT IN ({})", list.join(", ")));
+        let filter = match self.owner.sql_not_admitted(&format!("t.\"{oc}\"")) {
+            Some(not_ours) if foreign_only => {
+                let mut f = format!("WHERE {not_ours}");
+                if !self.correcting.is_empty() {
+                    let list: Vec<String> = self.correcting.iter().map(|o| sql_text(o)).collect();
+                    f.push_str(&format!(" AND s.\"{oc}\" NOT IN ({})", list.join(", ")));
+                }
+                f
             }
-            f
-        } else {
-            String::new()
+            None if foreign_only => return Ok(None),
+            _ => String::new(),
         };
         let found = ctx
             .sql(&format!(

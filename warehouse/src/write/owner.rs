@@ -13,6 +13,11 @@ pub enum Owner {
     /// A family of owners sharing a prefix, written by one process in one commit: the entry
     /// forms' journal flush writes `form:payments`, `form:orders`, … together (`form:`).
     Family(String),
+    /// One member of a family, writing as the family: rows naming no owner are given `name`,
+    /// and the write may replace any family member's rows. Imports are `import:<file>`
+    /// members of `import:`, so a corrected file replaces the rows of the file it corrects,
+    /// but never a connector's or a form's.
+    Member { family: String, name: String },
     /// Every owner. Only for the lake owner's own operations: `demo --reset` and the
     /// reconciliation fault injector, which plants faults in other writers' rows on purpose.
     Any,
@@ -28,15 +33,26 @@ impl Owner {
     pub fn admits(&self, s: &str) -> bool {
         match self {
             Owner::Source(o) => o == s,
-            Owner::Family(p) => s.starts_with(p.as_str()),
+            Owner::Family(p) | Owner::Member { family: p, .. } => s.starts_with(p.as_str()),
             Owner::Any => true,
+        }
+    }
+
+    /// SQL selecting rows whose `column` this owner does **not** admit (`None`: there are none).
+    pub(crate) fn sql_not_admitted(&self, column: &str) -> Option<String> {
+        match self {
+            Owner::Source(o) => Some(format!("{column} <> {}", crate::sql_text(o))),
+            Owner::Family(p) | Owner::Member { family: p, .. } => {
+                Some(format!("NOT starts_with({column}, {})", crate::sql_text(p)))
+            }
+            Owner::Any => None,
         }
     }
 
     /// The owner given to rows that name none.
     pub(crate) fn default_value(&self) -> Option<&str> {
         match self {
-            Owner::Source(o) => Some(o),
+            Owner::Source(o) | Owner::Member { name: o, .. } => Some(o),
             _ => None,
         }
     }
@@ -45,10 +61,9 @@ impl Owner {
     pub(crate) fn predicate(&self, column: &str) -> Option<Expr> {
         match self {
             Owner::Source(o) => Some(col(column).eq(lit(o.clone()))),
-            Owner::Family(p) => Some(datafusion::functions::expr_fn::starts_with(
-                col(column),
-                lit(p.clone()),
-            )),
+            Owner::Family(p) | Owner::Member { family: p, .. } => Some(
+                datafusion::functions::expr_fn::starts_with(col(column), lit(p.clone())),
+            ),
             Owner::Any => None,
         }
     }
@@ -58,6 +73,7 @@ impl Owner {
         match self {
             Owner::Source(o) => o.clone(),
             Owner::Family(p) => format!("{p}*"),
+            Owner::Member { name, .. } => name.clone(),
             Owner::Any => "*".into(),
         }
     }
