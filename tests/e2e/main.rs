@@ -13,6 +13,7 @@ mod demo;
 mod forecast;
 mod import;
 mod jobs;
+mod layering;
 mod manifest;
 mod metrics;
 mod ownership;

@@ -359,3 +359,5 @@ async fn jushuitan_orders_pass_the_conformance_suite() {
     assert_eq!(report.checks.len(), 5, "{:?}", report.checks);
     assert_eq!(report.rows, 900 + 1_800 + 900);
 }
+
+mod owners;
