@@ -114,7 +114,7 @@ fn lake_totals(lake: &Lake) -> BTreeMap<(String, String), (i64, i64)> {
     .collect()
 }
 
-fn no_duplicates(lake: &Lake) {
+pub(crate) fn no_duplicates(lake: &Lake) {
     for (table, key) in [
         ("orders", "order_id"),
         ("order_items", "order_item_id"),

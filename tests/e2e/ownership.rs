@@ -4,7 +4,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::connector::{FROM, TO, start_sim, with_secrets};
+use crate::connector::{FROM, TO, no_duplicates, start_sim, with_secrets};
 use crate::support::{BIN, Lake, fen, int, s, spawn};
 
 const PAYMENTS: &str =
@@ -257,16 +257,7 @@ fn processes_started_together_on_a_fresh_data_dir_all_succeed_with_exact_results
     assert_eq!(t.len(), 2, "both shops synced: {t:?}");
     assert!(t.iter().all(|r| r.1 > 0 && r.3 > 0), "{t:?}");
     assert_eq!(t, totals(&one_by_one));
-    for (table, key) in [
-        ("orders", "order_id"),
-        ("order_items", "order_item_id"),
-        ("payments", "payment_id"),
-    ] {
-        let r = together.query(&format!(
-            "select count(*) as n, count(distinct {key}) as d from {table}"
-        ));
-        assert_eq!(r[0]["n"], r[0]["d"], "{table} has duplicate keys");
-    }
+    no_duplicates(&together);
     let r = together.query("select count(*) as n from fee_rates");
     assert_eq!(int(&r[0]["n"]), 2);
     let r = together.query("select amount from payments where payment_id = 'CASH-1'");

@@ -44,6 +44,18 @@ fn lines_of(owner: &str, rows: &[(&str, &str, i64)]) -> RecordBatch {
     .expect("batch")
 }
 
+/// An empty lake in a temporary folder (kept while the folder guard lives).
+async fn lake() -> (tempfile::TempDir, Warehouse) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    (dir, wh)
+}
+
 async fn ids(wh: &Warehouse) -> Vec<String> {
     use arrow::array::AsArray;
     let out = wh
@@ -63,13 +75,7 @@ async fn ids(wh: &Warehouse) -> Vec<String> {
 
 #[tokio::test]
 async fn replace_groups_deletes_lines_a_parent_no_longer_has_and_leaves_other_parents() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let (_dir, wh) = lake().await;
     let w = || wh.write("purchase_order_lines", Owner::source("t"));
     // One commit (one file) per row, as a sync leaves it.
     for row in [
@@ -142,13 +148,7 @@ async fn concurrent_writers_of_one_table_in_a_process_all_commit() {
 
 #[tokio::test]
 async fn the_table_cache_sees_this_process_writes_at_once_and_others_after_max_age() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let wh = Warehouse::open(&LakeConfig {
-        url: dir.path().display().to_string(),
-        ..Default::default()
-    })
-    .await
-    .expect("lake");
+    let (_dir, wh) = lake().await;
     let t = "purchase_order_lines";
     let lazy = crate::TableCache::new(wh.clone(), std::time::Duration::from_secs(3600));
     let eager = crate::TableCache::new(wh.clone(), std::time::Duration::ZERO);

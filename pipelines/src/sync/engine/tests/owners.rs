@@ -118,7 +118,7 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
     let seeds: u64 = std::env::var("ZHONGTAI_OWNERSHIP_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or(6);
     for seed in 1..=seeds {
         let mut docs = world(24);
         let (sim, dir, wh) = setup(&docs, Vec::new()).await;
