@@ -239,5 +239,11 @@ fn print_summary(name: &str, reports: &[SyncReport]) {
         tables.sort();
         let rows: Vec<String> = tables.iter().map(|(t, n)| format!("{t}={n}")).collect();
         println!("  {:<14} rows written: {}", "", rows.join(", "));
+        if r.skipped > 0 {
+            println!(
+                "  {:<14} {} rows kept as they are: another writer (an entry form, an import, a correction) owns their keys",
+                "", r.skipped
+            );
+        }
     }
 }

@@ -333,7 +333,7 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
     for s in &streams {
         let rep = sync_stream(&env.wh, &doc.name, s, &opts, &|_| {}).await?;
         rows += (rep.appended + rep.merged) as i64;
-        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "windows": rep.windows}));
+        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "skipped": rep.skipped, "windows": rep.windows}));
     }
     Ok(Output {
         rows,

@@ -15,10 +15,15 @@ async fn rows(wh: &Warehouse) -> BTreeMap<String, (String, i64, String)> {
 
 async fn rows_where(wh: &Warehouse, filter: &str) -> BTreeMap<String, (String, i64, String)> {
     use arrow::array::AsArray;
-    let out = wh
-        .query(&format!(
+    // Only the one table registered: a whole-lake session per step would dominate the test.
+    let ctx = wh.session_of(&[T]).await.expect("session");
+    let out = ctx
+        .sql(&format!(
             "select po_line_id, po_id, qty, source from purchase_order_lines where {filter}"
         ))
+        .await
+        .expect("plan")
+        .collect()
         .await
         .expect("query");
     let mut m = BTreeMap::new();

@@ -27,7 +27,15 @@ async fn payments(wh: &Warehouse, like: &str) -> BTreeMap<String, (String, i64)>
     let sql =
         format!("select payment_id, order_id, amount from payments where source like '{like}'");
     let mut out = BTreeMap::new();
-    for b in wh.query(&sql).await.expect("payments") {
+    let ctx = wh.session_of(&["payments"]).await.expect("session");
+    let batches = ctx
+        .sql(&sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("payments");
+    for b in batches {
         let text = |i: usize| {
             arrow::compute::cast(b.column(i), &arrow::datatypes::DataType::Utf8).expect("text")
         };
@@ -56,7 +64,18 @@ async fn connector_rows(wh: &Warehouse) -> BTreeMap<String, (i64, i64, i64)> {
         (select coalesce(sum(amount), 0) from payments p where p.order_id = o.order_id and p.source = 'jushuitan') as s \
         from orders o";
     let mut out = BTreeMap::new();
-    for b in wh.query(sql).await.expect("rows") {
+    let ctx = wh
+        .session_of(&["orders", "order_items", "payments"])
+        .await
+        .expect("session");
+    let batches = ctx
+        .sql(sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("rows");
+    for b in batches {
         let id = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("id");
         let id = id.as_string::<i32>();
         let n = |i: usize| {
@@ -238,14 +257,18 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
             assert_eq!(payments(&wh, "form:%").await, formed, "{ctx}: forms");
             assert_eq!(
                 count(&wh, "payments").await,
-                wh.query("select count(distinct payment_id) from payments")
-                    .await
-                    .map(|b| {
-                        b[0].column(0)
-                            .as_primitive::<arrow::datatypes::Int64Type>()
-                            .value(0)
-                    })
-                    .expect("distinct"),
+                query_one(
+                    &wh,
+                    "payments",
+                    "select count(distinct payment_id) from payments"
+                )
+                .await
+                .map(|b| {
+                    b[0].column(0)
+                        .as_primitive::<arrow::datatypes::Int64Type>()
+                        .value(0)
+                })
+                .expect("distinct"),
                 "{ctx}: a payment is doubled"
             );
         }
@@ -288,4 +311,13 @@ fn with_source(
     ])));
     arrow::record_batch::RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
         .expect("batch")
+}
+
+async fn query_one(
+    wh: &Warehouse,
+    table: &str,
+    sql: &str,
+) -> warehouse::Result<Vec<arrow::record_batch::RecordBatch>> {
+    let ctx = wh.session_of(&[table]).await?;
+    Ok(ctx.sql(sql).await?.collect().await?)
 }
