@@ -95,7 +95,8 @@ impl Appender {
                 skipped: 0,
             });
         }
-        let props = self.tag.properties(&self.owner);
+        // Appends never replace a row, so they never correct one.
+        let props = self.tag.properties(&self.owner, false);
         let version =
             super::commit::commit_files(self.writer, &mut self.table, props, self.def.name).await?;
         Ok(WriteReport {

@@ -61,7 +61,8 @@ pub(crate) async fn create_table(wh: &Warehouse, def: &TableDef) -> Result<()> {
                 table: def.name.into(),
                 reason: e.to_string(),
             })?;
-    for attempt in 0..MAX_ATTEMPTS {
+    let mut attempt = 0;
+    loop {
         let handle = wh.handle(def.name).await?;
         if handle.version().is_some() {
             return check_created(&handle, def);
@@ -80,15 +81,12 @@ pub(crate) async fn create_table(wh: &Warehouse, def: &TableDef) -> Result<()> {
             // load it again and look.
             Err(e) if attempt + 1 < MAX_ATTEMPTS => {
                 tracing::debug!(table = def.name, error = %e, "table created concurrently; looking again");
+                attempt += 1;
                 back_off(attempt).await;
             }
             Err(e) => return Err(WarehouseError::delta("creating", def.name)(e)),
         }
     }
-    Err(WarehouseError::Schema {
-        table: def.name.into(),
-        reason: "could not be created".into(),
-    })
 }
 
 /// A table someone else created must have our columns.

@@ -85,11 +85,11 @@ pub struct WriteReport {
 pub(crate) struct CommitTag {
     writer: Option<String>,
     app_version: Option<(String, i64)>,
-    supersedes: bool,
 }
 
 impl CommitTag {
-    fn properties(&self, owner: &Owner) -> CommitProperties {
+    /// The commit's metadata; `corrects` marks a write that may supersede other owners' rows.
+    fn properties(&self, owner: &Owner, corrects: bool) -> CommitProperties {
         let writer = self.writer.clone().unwrap_or_else(|| owner.label());
         let mut meta = vec![
             (
@@ -101,7 +101,7 @@ impl CommitTag {
                 serde_json::Value::from(owner.label()),
             ),
         ];
-        if self.supersedes {
+        if corrects {
             meta.push((
                 "zhongtai.corrects".to_string(),
                 serde_json::Value::from(true),
@@ -171,7 +171,6 @@ impl WriteOp<'_> {
     /// What to do with keys another owner holds (upserts and replaces).
     pub fn foreign_rows(mut self, policy: ForeignRows) -> Self {
         self.foreign = policy;
-        self.tag.supersedes = policy == ForeignRows::Supersede;
         self
     }
 
@@ -179,13 +178,18 @@ impl WriteOp<'_> {
     /// owner's row of the same key; the write's other rows follow [`WriteOp::foreign_rows`].
     /// For a family writer (the forms' flush) where only some members correct.
     pub fn correcting_owners(mut self, owners: Vec<String>) -> Self {
-        self.tag.supersedes |= !owners.is_empty();
         self.correcting = owners;
         self
     }
 
     fn def(&self) -> Result<&'static TableDef> {
         self.wh.def(&self.table)
+    }
+
+    /// The commit's properties: the writer, the app transaction, and whether it corrects.
+    fn properties(&self) -> CommitProperties {
+        let corrects = self.foreign == ForeignRows::Supersede || !self.correcting.is_empty();
+        self.tag.properties(&self.owner, corrects)
     }
 
     /// Starts a streaming append (see [`Appender`]); other writers of the table in this
@@ -303,7 +307,7 @@ impl WriteOp<'_> {
             (p, o) => p.or(o),
         };
         let _lock = self.wh.write_lock(&self.table).await?;
-        let props = self.tag.properties(&self.owner);
+        let props = self.properties();
         let (version, rows) = commit::delete(self.wh, def, predicate, props).await?;
         Ok(WriteReport {
             version,
@@ -364,7 +368,7 @@ impl WriteOp<'_> {
             update_when,
             delete_unmatched: delete,
         };
-        let props = self.tag.properties(&self.owner);
+        let props = self.properties();
         let (version, m) = commit::merge(self.wh, def, batches, plan, props).await?;
         let written = (m.num_target_rows_inserted + m.num_target_rows_updated) as u64;
         Ok(WriteReport {

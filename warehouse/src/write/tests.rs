@@ -9,6 +9,7 @@ use deltalake::writer::DeltaWriter;
 use super::*;
 use crate::LakeConfig;
 
+mod commit_rule;
 mod ownership;
 
 fn lines(rows: &[(&str, &str, i64)]) -> RecordBatch {
