@@ -9,15 +9,16 @@
 //! - `server`: the axum HTTP server (`zhongtai serve`): state, flush loop, jobs, telemetry.
 //! - `routes`: the HTTP handlers and the OpenAPI document.
 //! - `auth`: tokens and sessions, roles and the permission matrix, shop scopes.
-//! - `forms`: entry forms as data: fields, validation, JSON schema, rows they write.
 //! - `store`: the API's SQLite state: journal (group commit), tokens, users, audit log.
+//!
+//! Entry forms (fields, validation, the rows they write, their lake flush) are
+//! `pipelines::forms`; handlers here parse, authorise, journal and encode.
 
 pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod dashboards;
-pub mod forms;
 pub mod output;
 pub mod routes;
 pub mod server;

@@ -5,8 +5,9 @@
 //! ([`sync`]), the demo world ([`demo`]), named metrics compiled to SQL ([`metrics`]),
 //! reconciliation checks and their exception queue ([`recon`]), incrementally maintained
 //! aggregate tables ([`marts`]) and the purchase forecast ([`forecast`]); the job runtime that
-//! runs them on schedules with retries ([`jobs`]), and alert rules with notifications
-//! ([`alerts`]).
+//! runs them on schedules with retries ([`jobs`]), alert rules with notifications
+//! ([`alerts`]), and entry forms: their definitions, validation, the rows each writes and
+//! their flush into the lake ([`forms`]).
 //!
 //! Invariants: a failed import commits nothing; the demo's ledger is computed independently of
 //! the lake so that tests can compare the two.
@@ -15,6 +16,7 @@ pub mod alerts;
 pub mod demo;
 mod error;
 pub mod forecast;
+pub mod forms;
 pub mod import;
 pub mod jobs;
 pub mod marts;

@@ -300,9 +300,9 @@ fn walk(order: &str, sku: &str) -> Vec<(Method, String, Option<Value>, &'static 
         ),
         (Method::PUT, "/api/v1/brands/nope/logo".into(), None, OPS),
     ];
-    for f in api::forms::defs::FORMS {
+    for f in pipelines::forms::defs::FORMS {
         let who: &'static [&'static str] = match f.group {
-            api::forms::Group::Finance => FIN,
+            pipelines::forms::Group::Finance => FIN,
             _ => OPS,
         };
         v.push((
@@ -609,7 +609,7 @@ fn malformed(order: &str, sku: &str) -> Vec<(String, Option<&'static str>, Vec<u
     let mut v: Vec<(String, Option<&'static str>, Vec<u8>, String)> = Vec::new();
     let j = |x: Value| x.to_string().into_bytes();
     let good_payment = json!({"order_id": order, "channel": "bank", "txn_no": "T1", "amount": "1.00", "paid_at": "2026-11-20 10:00:00"});
-    for f in api::forms::defs::FORMS {
+    for f in pipelines::forms::defs::FORMS {
         let name = f.name.to_string();
         v.push((
             name.clone(),
@@ -637,11 +637,11 @@ fn malformed(order: &str, sku: &str) -> Vec<(String, Option<&'static str>, Vec<u
         ));
         for field in f.fields {
             let wrong = match field.ty {
-                api::forms::fields::Ty::Int { .. } => json!("seven"),
-                api::forms::fields::Ty::Bool => json!("yes"),
-                api::forms::fields::Ty::Lines(_) => json!({"not": "a list"}),
-                api::forms::fields::Ty::Attrs => json!([1]),
-                api::forms::fields::Ty::IdList => json!("a"),
+                pipelines::forms::fields::Ty::Int { .. } => json!("seven"),
+                pipelines::forms::fields::Ty::Bool => json!("yes"),
+                pipelines::forms::fields::Ty::Lines(_) => json!({"not": "a list"}),
+                pipelines::forms::fields::Ty::Attrs => json!([1]),
+                pipelines::forms::fields::Ty::IdList => json!("a"),
                 _ => json!({"nested": true}),
             };
             let mut body = serde_json::Map::new();

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::forms::Group;
+use pipelines::forms::Group;
 
 /// A role a token or user has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

@@ -97,7 +97,7 @@ fn check_shops(st: &AppState, shops: &Option<Vec<String>>) -> Result<(), ApiErro
             ));
         }
         for (i, s) in list.iter().enumerate() {
-            if !st.refs.contains(crate::forms::fields::RefKind::Shop, s) {
+            if !st.refs.contains(pipelines::forms::fields::RefKind::Shop, s) {
                 return Err(ApiError::invalid(
                     &format!("shops[{i}]"),
                     format!("unknown shop {s:?}"),

@@ -11,11 +11,11 @@ use sqlx::Row as _;
 
 use crate::auth::roles::{Perm, allows};
 use crate::auth::{Principal, require};
-use crate::forms::build::{BuildError, Ctx, build};
-use crate::forms::lookup::Lookup;
-use crate::forms::schema::form_schema;
-use crate::forms::validate::validate;
-use crate::forms::{FieldError, FormDef, Group, defs::FORMS, find};
+use pipelines::forms::build::{BuildError, Ctx, build};
+use pipelines::forms::lookup::Lookup;
+use pipelines::forms::schema::form_schema;
+use pipelines::forms::validate::validate;
+use pipelines::forms::{FieldError, FormDef, Group, defs::FORMS, find};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 use crate::store::journal::{Outcome, Submission};
@@ -278,7 +278,7 @@ fn check_scope_of_input(
     if f.field("order_id").is_some()
         && let Some(o) = rec.get("order_id").and_then(Value::as_str)
     {
-        let shop = st.refs.get(crate::forms::fields::RefKind::Order, o);
+        let shop = st.refs.get(pipelines::forms::fields::RefKind::Order, o);
         if shop.is_some_and(|s| !p.sees_shop(&s)) {
             // Same answer as a missing order: a scoped caller learns nothing of others.
             return Err(ApiError::invalid(
@@ -415,7 +415,7 @@ pub async fn upload_logo(
     let mut row = current.clone();
     row.insert("logo_path".into(), Value::from(path.clone()));
     row.insert("source".into(), Value::from("form:brands"));
-    let built = crate::forms::build::Built {
+    let built = pipelines::forms::build::Built {
         key: brand.clone(),
         tables: vec![("brands", vec![row])],
         ..Default::default()

@@ -69,9 +69,9 @@ pub fn openapi() -> Value {
     doc["components"]["schemas"]["Error"] = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}, "fields": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}}});
     let paths = &mut doc["paths"];
     paths["/api/v1/forms"] = json!({"get": {"tags": ["forms"], "summary": "Every entry form with its JSON schema", "security": sec, "responses": {"200": {"description": "Forms"}, "401": {"description": "No credentials"}}}});
-    for f in crate::forms::defs::FORMS {
+    for f in pipelines::forms::defs::FORMS {
         let schema_name = format!("form_{}", f.name);
-        doc["components"]["schemas"][&schema_name] = crate::forms::schema::form_schema(f);
+        doc["components"]["schemas"][&schema_name] = pipelines::forms::schema::form_schema(f);
         let body = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema_name}")}}}});
         let mut created = error_responses();
         created["201"] = accepted.clone();

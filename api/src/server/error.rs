@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::forms::FieldError;
+use pipelines::forms::FieldError;
 
 /// An error answered to a client.
 #[derive(Debug)]

@@ -1,37 +1,21 @@
-//! Moves journaled form rows into the lake, in batches, exactly once.
+//! Moves journaled form rows into the lake, in batches, exactly once: the journal side.
 //!
-//! Each table's commit carries the Delta app transaction `(zhongtai.forms, seq)`: "journal
-//! entries up to `seq` are in this table". A flush reads each table's watermark from its Delta
-//! log, so a crash between commits re-sends nothing twice and loses nothing: a table whose
-//! commit did not land is simply behind and is written again. `flush_state` in SQLite only
-//! remembers the seq every table has reached, to avoid rescanning the journal from the start.
+//! The lake side (per-table watermarks in the Delta log, the owned writes) is
+//! `pipelines::forms::flush`; this module reads the journal past the lowest watermark, hands the
+//! entries over, and records how far every table got. `flush_state` in SQLite only remembers the
+//! seq every table has reached, to avoid rescanning the journal from the start.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::record_batch::RecordBatch;
-use serde_json::Value;
+use pipelines::forms::flush::{apply, form_tables, watermarks};
+use pipelines::forms::lookup::Pending;
 use sqlx::Row as _;
-use warehouse::{ForeignRows, Owner, Warehouse};
+use warehouse::Warehouse;
 
-use crate::forms::lookup::{Pending, Row, group_column, key_of};
 use crate::store::{Store, sql};
 
-/// The Delta app id of the journal's watermark.
-pub const APP_ID: &str = "zhongtai.forms";
-/// Every form's rows are owned by `form:<form name>`; the flush writes them as that family.
-const FORM_OWNERS: &str = "form:";
-
-/// The owners of the forms that correct other writers' rows (`FormDef::corrects`).
-fn correcting_owners() -> Vec<String> {
-    crate::forms::defs::FORMS
-        .iter()
-        .filter(|f| f.corrects)
-        .map(|f| format!("{FORM_OWNERS}{}", f.name))
-        .collect()
-}
+pub use pipelines::forms::flush::APP_ID;
 
 /// Most journal entries moved by one flush.
 const MAX_ENTRIES: i64 = 50_000;
@@ -53,25 +37,8 @@ pub struct FlushReport {
 pub enum FlushError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("flushing entry forms into table `{table}`: {source}")]
-    Lake {
-        table: String,
-        #[source]
-        source: warehouse::WarehouseError,
-    },
-    #[error("journal entry {seq} is unreadable: {reason}")]
-    Entry { seq: i64, reason: String },
-}
-
-/// Every table any form writes.
-pub fn form_tables() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = crate::forms::defs::FORMS
-        .iter()
-        .flat_map(|f| f.tables.iter().copied())
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
+    #[error(transparent)]
+    Lake(#[from] pipelines::forms::flush::FlushError),
 }
 
 /// The highest journal seq.
@@ -91,7 +58,8 @@ async fn hint(store: &Store) -> Result<i64, crate::store::StoreError> {
     Ok(r.map(|r| r.get::<i64, _>(0)).unwrap_or(0))
 }
 
-/// Moves every journaled entry not yet in the lake. Callers go through [`Flusher::flush`].
+/// Moves every journaled entry not yet in the lake (the lake half is
+/// `pipelines::forms::flush`). Callers go through [`Flusher::flush`].
 async fn flush_once(
     wh: &Warehouse,
     store: &Store,
@@ -99,121 +67,30 @@ async fn flush_once(
 ) -> Result<FlushReport, FlushError> {
     let started = Instant::now();
     let h = hint(store).await?;
-    let mut marks: HashMap<&'static str, i64> = HashMap::new();
-    for t in form_tables() {
-        let w = wh
-            .app_version(t, APP_ID)
-            .await
-            .map_err(|source| FlushError::Lake {
-                table: t.into(),
-                source,
-            })?
-            .unwrap_or(0);
-        marks.insert(t, w.max(h));
-    }
+    let marks = watermarks(wh, h).await?;
     let start = marks.values().copied().min().unwrap_or(h);
-    let entries = sqlx::query("SELECT seq, rows FROM journal WHERE seq > ? ORDER BY seq LIMIT ?")
-        .bind(start)
-        .bind(MAX_ENTRIES)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(sql("reading the journal"))?;
+    let entries: Vec<(i64, String)> =
+        sqlx::query("SELECT seq, rows FROM journal WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(start)
+            .bind(MAX_ENTRIES)
+            .fetch_all(&store.pool)
+            .await
+            .map_err(sql("reading the journal"))?
+            .iter()
+            .map(|r| (r.get::<i64, _>("seq"), r.get::<String, _>("rows")))
+            .collect();
     let mut report = FlushReport {
         through_seq: start,
         ..FlushReport::default()
     };
-    let Some(last) = entries.last().map(|r| r.get::<i64, _>("seq")) else {
+    let Some(&(last, _)) = entries.last() else {
         return Ok(report);
     };
-    // table -> (key -> row), groups replaced
-    let mut by_table: BTreeMap<&'static str, (BTreeMap<String, Row>, Vec<String>)> =
-        BTreeMap::new();
-    for e in &entries {
-        let seq: i64 = e.get("seq");
-        let text: String = e.get("rows");
-        let doc: Value = serde_json::from_str(&text).map_err(|err| FlushError::Entry {
-            seq,
-            reason: err.to_string(),
-        })?;
-        let replaced: Vec<(String, String)> = doc["replace"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                Some((
-                    r["table"].as_str()?.to_string(),
-                    r["group"].as_str()?.to_string(),
-                ))
-            })
-            .collect();
-        for t in doc["tables"].as_array().into_iter().flatten() {
-            let Some(name) = t["table"].as_str() else {
-                continue;
-            };
-            let Some((&table, &mark)) = marks.get_key_value(name) else {
-                return Err(FlushError::Entry {
-                    seq,
-                    reason: format!("names table {name}, which no form writes"),
-                });
-            };
-            if seq <= mark {
-                continue;
-            }
-            let def = wh.def(table).map_err(|source| FlushError::Lake {
-                table: table.into(),
-                source,
-            })?;
-            let slot = by_table.entry(table).or_default();
-            for (rt, g) in &replaced {
-                if rt == name {
-                    // The new version is the whole group: drop older rows of it in this flush.
-                    if let Some(col) = group_column(table) {
-                        slot.0
-                            .retain(|_, r| r.get(col).and_then(Value::as_str) != Some(g));
-                    }
-                    if !slot.1.contains(g) {
-                        slot.1.push(g.clone());
-                    }
-                }
-            }
-            for r in t["rows"].as_array().into_iter().flatten() {
-                if let Value::Object(m) = r {
-                    slot.0.insert(key_of(def, m), m.clone());
-                }
-            }
-        }
-    }
+    let applied = apply(wh, &entries, &marks).await?;
     report.entries = entries.len();
-    for (table, (rows, groups)) in &by_table {
-        let lake = |source| FlushError::Lake {
-            table: (*table).into(),
-            source,
-        };
-        // Rows of correcting forms supersede other owners' rows; the others never overwrite
-        // one (they are kept and counted): one commit, the policy decided row by row.
-        let batch = to_batch(wh, table, rows.values()).map_err(lake)?;
-        let op = wh
-            .write(table, Owner::Family(FORM_OWNERS.into()))
-            .writer("forms")
-            .foreign_rows(ForeignRows::Keep)
-            .correcting_owners(correcting_owners())
-            .app_transaction(APP_ID, last);
-        let r = match group_column(table) {
-            Some(_) if !groups.is_empty() => op.replace_children_of(groups, &[batch]).await,
-            _ => op.upsert(&[batch]).await,
-        }
-        .map_err(lake)?;
-        if r.skipped > 0 {
-            tracing::warn!(
-                table = %table,
-                rows = r.skipped,
-                "entry-form rows not written: another writer owns their keys"
-            );
-        }
-        report.skipped += r.skipped as usize;
-        report.rows += rows.len();
-        report.tables.push((*table).to_string());
-    }
+    report.rows = applied.rows;
+    report.skipped = applied.skipped;
+    report.tables = applied.tables;
     sqlx::query("INSERT INTO flush_state (id, flushed_seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET flushed_seq = excluded.flushed_seq")
         .bind(last)
         .execute(&store.pool)
@@ -222,41 +99,9 @@ async fn flush_once(
     for t in form_tables() {
         pending.trim(t, last);
     }
-    if (by_table.contains_key("orders") || by_table.contains_key("order_items"))
-        && let Err(e) = pipelines::marts::refresh_all(wh).await
-    {
-        tracing::warn!(error = %e, "refreshing marts after a form flush");
-    }
     report.through_seq = last;
     report.millis = started.elapsed().as_millis();
     Ok(report)
-}
-
-/// Rows as one batch of `table`'s schema (arrow-json reads the normalised text exactly).
-fn to_batch<'a>(
-    wh: &Warehouse,
-    table: &str,
-    rows: impl Iterator<Item = &'a Row>,
-) -> Result<RecordBatch, warehouse::WarehouseError> {
-    let def = wh.def(table)?;
-    let mut buf = Vec::new();
-    for r in rows {
-        serde_json::to_writer(&mut buf, r).map_err(|e| warehouse::WarehouseError::Schema {
-            table: table.into(),
-            reason: e.to_string(),
-        })?;
-        buf.push(b'\n');
-    }
-    let arrow_err = |source| warehouse::WarehouseError::Arrow {
-        op: "decoding form rows",
-        source,
-    };
-    let reader = arrow::json::ReaderBuilder::new(def.arrow_schema())
-        .with_batch_size(1 << 20)
-        .build(Cursor::new(buf))
-        .map_err(arrow_err)?;
-    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().map_err(arrow_err)?;
-    arrow::compute::concat_batches(&def.arrow_schema(), &batches).map_err(arrow_err)
 }
 
 /// The one way journal entries reach the lake: the periodic loop, `POST /api/v1/flush`, the
@@ -268,7 +113,7 @@ pub struct Flusher {
     wh: Arc<Warehouse>,
     store: Store,
     pending: Arc<Pending>,
-    refs: Arc<crate::forms::refs::Refs>,
+    refs: Arc<pipelines::forms::refs::Refs>,
     status: std::sync::Mutex<FlushStatus>,
     gate: tokio::sync::Mutex<()>,
 }
@@ -279,7 +124,7 @@ impl Flusher {
         wh: Arc<Warehouse>,
         store: Store,
         pending: Arc<Pending>,
-        refs: Arc<crate::forms::refs::Refs>,
+        refs: Arc<pipelines::forms::refs::Refs>,
     ) -> Result<Self, FlushError> {
         let recovered = flush_once(&wh, &store, &pending).await?;
         if recovered.entries > 0 {

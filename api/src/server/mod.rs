@@ -22,8 +22,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use warehouse::{TableCache, Warehouse};
 
-use crate::forms::lookup::Pending;
-use crate::forms::refs::Refs;
+use pipelines::forms::lookup::Pending;
+use pipelines::forms::refs::Refs;
 use crate::store::Store;
 use crate::store::journal::Journal;
 use state::{AppState, QueryLimits};

@@ -9,8 +9,8 @@ use warehouse::{TableCache, Warehouse};
 use super::flush::Flusher;
 use super::jobs::{JobsSetup, SecretCache};
 use super::telemetry::Telemetry;
-use crate::forms::lookup::Pending;
-use crate::forms::refs::Refs;
+use pipelines::forms::lookup::Pending;
+use pipelines::forms::refs::Refs;
 use crate::store::Store;
 use crate::store::journal::Journal;
 

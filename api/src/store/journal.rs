@@ -18,9 +18,9 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, now_text, sql};
-use crate::forms::build::Built;
-use crate::forms::lookup::Pending;
-use crate::forms::refs::Refs;
+use pipelines::forms::build::Built;
+use pipelines::forms::lookup::Pending;
+use pipelines::forms::refs::Refs;
 
 /// Most submissions committed together.
 pub const MAX_BATCH: usize = 512;

@@ -4,16 +4,19 @@
 //! A form is data ([`FormDef`]): its fields with types and references, the table rows it
 //! produces, its key and the shop it belongs to. From one definition come the JSON schema the
 //! UI renders (`schema`), the validation that names the field and line (`validate`), and the
-//! canonical rows a submission writes (`build`). Submissions are journaled durably by
-//! `crate::store::journal` and reach the lake in batches (`crate::server::flush`).
+//! canonical rows a submission writes (`build`). Submissions are journaled durably by the API
+//! (`api::store::journal`) and reach the lake in batches through [`flush`], the only code
+//! that writes form rows.
 //!
 //! Codemap: `fields` (types and value checks), `defs` (every form), `labels` (field labels in
 //! English and Chinese), `validate`, `schema`,
-//! `build` (rows each form writes, with the lookups it needs), `refs` (known ids).
+//! `build` (rows each form writes, with the lookups it needs), `refs` (known ids), `flush`
+//! (journal entries into the lake, owned by `form:<name>`).
 
 pub mod build;
 pub mod defs;
 pub mod fields;
+pub mod flush;
 pub mod labels;
 pub mod lookup;
 pub mod refs;
@@ -62,6 +65,9 @@ pub struct FormDef {
     pub fields: &'static [Field],
     /// Canonical tables this form writes.
     pub tables: &'static [&'static str],
+    /// How a submission becomes rows: a required field, so a form without a builder does not
+    /// compile, and the build's `match` is exhaustive, so a builder without rows does not either.
+    pub builder: build::Builder,
 }
 
 impl FormDef {

@@ -8,6 +8,7 @@ use super::fields::Ty::{
     Attrs, Bool, Date, Enum, Id, IdList, Int, Lines, Money, Month, Text, Timestamp,
 };
 use super::fields::{Field, opt, req};
+use super::build::Builder;
 use super::{FormDef, Group};
 
 const QTY: super::fields::Ty = Int {
@@ -101,6 +102,7 @@ const SKU_LINES: &[Field] = &[
 pub static FORMS: &[FormDef] = &[
     FormDef {
         name: "payments",
+        builder: Builder::Payments,
         title: "Manual payment",
         title_zh: "手工收款",
         doc: "Money received for an order outside the platforms (bank transfer, cash).",
@@ -127,6 +129,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "cod_remittances",
+        builder: Builder::CodRemittances,
         title: "COD remittance",
         title_zh: "货到付款回款",
         doc: "Cash-on-delivery money a carrier remitted for one parcel.",
@@ -156,6 +159,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "marketing_expenses",
+        builder: Builder::MarketingExpenses,
         title: "Marketing expense",
         title_zh: "推广费用",
         doc: "Marketing spend: ads, KOL fees, coupons.",
@@ -191,6 +195,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "salaries",
+        builder: Builder::Salaries,
         title: "Salary",
         title_zh: "工资",
         doc: "One employee's pay for one month, optionally allocated to a shop.",
@@ -230,6 +235,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "orders",
+        builder: Builder::Orders,
         title: "Manual order",
         title_zh: "手工订单",
         doc: "An order taken outside the platforms (phone, WeChat, wholesale). A correction is a new version of the whole order; lines it drops are removed.",
@@ -261,6 +267,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "order_adjustments",
+        builder: Builder::OrderAdjustments,
         title: "Order price adjustment",
         title_zh: "订单改价",
         doc: "Changes line prices or discounts of an order (e.g. when a promotion changes), with a reason. Writes a new version of the order and its lines.",
@@ -284,6 +291,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "purchase_requests",
+        builder: Builder::PurchaseRequests,
         title: "Purchase request from an order line",
         title_zh: "缺货请购",
         doc: "Raises a draft purchase order for an order line whose SKU is short (on-hand below what the line needs).",
@@ -310,6 +318,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "returns",
+        builder: Builder::Returns,
         title: "Return or exchange",
         title_zh: "退货/换货",
         doc: "An after-sale case: refund only, return, or exchange.",
@@ -356,6 +365,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "return_receipts",
+        builder: Builder::ReturnReceipts,
         title: "Receive returned goods",
         title_zh: "退货入库",
         doc: "Returned goods arrived: marks the case received and books them back into stock.",
@@ -380,6 +390,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "stock_movements",
+        builder: Builder::StockMovements,
         title: "Stock movement",
         title_zh: "库存调整",
         doc: "A manual change of on-hand stock: goods in, goods out, or an adjustment.",
@@ -419,6 +430,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "stock_counts",
+        builder: Builder::StockCounts,
         title: "Stock count",
         title_zh: "盘点",
         doc: "A counted quantity for one SKU in one warehouse; the difference from the books is booked as a `count` movement.",
@@ -450,6 +462,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "suppliers",
+        builder: Builder::Suppliers,
         title: "Supplier",
         title_zh: "供应商",
         doc: "A supplier goods are bought from.",
@@ -473,6 +486,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "purchase_orders",
+        builder: Builder::PurchaseOrders,
         title: "Purchase order",
         title_zh: "采购单",
         doc: "A purchase order to a supplier with its lines. A correction replaces the lines.",
@@ -499,6 +513,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "purchase_receipts",
+        builder: Builder::PurchaseReceipts,
         title: "Purchase receipt and QC",
         title_zh: "采购入库与质检",
         doc: "Goods received against a PO line with the QC result; accepted units go into stock.",
@@ -526,6 +541,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "products",
+        builder: Builder::Products,
         title: "Product (SPU with SKUs)",
         title_zh: "商品",
         doc: "A product and its variants, with custom attributes, physical or virtual, pre-order and back-order flags and a lifecycle.",
@@ -548,6 +564,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "categories",
+        builder: Builder::Categories,
         title: "Category",
         title_zh: "类目",
         doc: "A node of the category tree; level and path are derived from the parent.",
@@ -566,6 +583,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "brands",
+        builder: Builder::Brands,
         title: "Brand",
         title_zh: "品牌",
         doc: "A brand. Upload its logo with PUT /api/v1/brands/{brand_id}/logo.",
@@ -583,6 +601,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "campaigns",
+        builder: Builder::Campaigns,
         title: "Campaign",
         title_zh: "活动",
         doc: "A sales campaign such as 618 or Double 11.",
@@ -608,6 +627,7 @@ pub static FORMS: &[FormDef] = &[
     },
     FormDef {
         name: "shop_traffic",
+        builder: Builder::ShopTraffic,
         title: "Shop traffic",
         title_zh: "店铺流量",
         doc: "Visitors and page views of a shop on a day (the id is SHOP:YYYY-MM-DD).",

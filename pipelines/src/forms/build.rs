@@ -15,6 +15,31 @@ use super::fields::{RefKind, business_date, fen_text, parse_fen};
 use super::lookup::{Lookup, Row};
 use super::refs::Refs;
 
+/// Which rows a form's submission writes: one variant per form, chosen in its definition
+/// (`defs.rs`) and matched exhaustively by [`build`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    Payments,
+    CodRemittances,
+    MarketingExpenses,
+    Salaries,
+    Orders,
+    OrderAdjustments,
+    PurchaseRequests,
+    Returns,
+    ReturnReceipts,
+    StockMovements,
+    StockCounts,
+    Suppliers,
+    PurchaseOrders,
+    PurchaseReceipts,
+    Products,
+    Categories,
+    Brands,
+    Campaigns,
+    ShopTraffic,
+}
+
 /// What a submission writes.
 #[derive(Debug, Default)]
 pub struct Built {
@@ -169,8 +194,8 @@ pub async fn build(
         refs.get(RefKind::Order, &id)
             .ok_or_else(|| invalid(field, format!("unknown order {id:?}")))
     };
-    match form.name {
-        "payments" => {
+    match form.builder {
+        Builder::Payments => {
             let shop = order_shop("order_id")?;
             let paid_at = text(rec, "paid_at");
             b.tables.push((
@@ -185,7 +210,7 @@ pub async fn build(
             ));
             b.shop_id = Some(shop);
         }
-        "cod_remittances" => {
+        Builder::CodRemittances => {
             let shop = order_shop("order_id")?;
             b.tables.push((
                 "cod_remittances",
@@ -198,7 +223,7 @@ pub async fn build(
             ));
             b.shop_id = Some(shop);
         }
-        "marketing_expenses" => {
+        Builder::MarketingExpenses => {
             let shop = text(rec, "shop_id");
             let platform = refs.get(RefKind::Shop, &shop).unwrap_or_default();
             b.tables.push((
@@ -214,7 +239,7 @@ pub async fn build(
             ));
             b.shop_id = Some(shop);
         }
-        "salaries" => {
+        Builder::Salaries => {
             b.shop_id = s(rec, "shop_id").map(str::to_string);
             b.tables.push((
                 "salaries",
@@ -227,12 +252,12 @@ pub async fn build(
                 }],
             ));
         }
-        "orders" => order(rec, &key, &source, ctx, &mut b)?,
-        "order_adjustments" => adjust(rec, &source, ctx, &mut b).await?,
-        "purchase_requests" => purchase_request(rec, &key, &source, ctx, &mut b).await?,
-        "returns" => returns(rec, &key, &source, ctx, &mut b).await?,
-        "return_receipts" => return_receipt(rec, &key, &source, ctx, &mut b).await?,
-        "stock_movements" => {
+        Builder::Orders => order(rec, &key, &source, ctx, &mut b)?,
+        Builder::OrderAdjustments => adjust(rec, &source, ctx, &mut b).await?,
+        Builder::PurchaseRequests => purchase_request(rec, &key, &source, ctx, &mut b).await?,
+        Builder::Returns => returns(rec, &key, &source, ctx, &mut b).await?,
+        Builder::ReturnReceipts => return_receipt(rec, &key, &source, ctx, &mut b).await?,
+        Builder::StockMovements => {
             let kind = text(rec, "kind");
             let q = int(rec, "qty");
             let qty = match kind.as_str() {
@@ -264,7 +289,7 @@ pub async fn build(
             }
             .push(&source, &mut b)?;
         }
-        "stock_counts" => {
+        Builder::StockCounts => {
             let sku = text(rec, "sku_id");
             let wh = text(rec, "warehouse_id");
             let book = ctx.lookup.on_hand(&sku, Some(&wh)).await?;
@@ -281,7 +306,7 @@ pub async fn build(
             }
             .push(&source, &mut b)?;
         }
-        "suppliers" => {
+        Builder::Suppliers => {
             b.refs.push((RefKind::Supplier, key.clone(), key.clone()));
             b.tables.push((
                 "suppliers",
@@ -291,10 +316,10 @@ pub async fn build(
                 }],
             ));
         }
-        "purchase_orders" => purchase_order(rec, &key, &source, &mut b)?,
-        "purchase_receipts" => purchase_receipt(rec, &key, &source, ctx, &mut b).await?,
-        "products" => product(rec, &key, &source, ctx, &mut b).await?,
-        "categories" => {
+        Builder::PurchaseOrders => purchase_order(rec, &key, &source, &mut b)?,
+        Builder::PurchaseReceipts => purchase_receipt(rec, &key, &source, ctx, &mut b).await?,
+        Builder::Products => product(rec, &key, &source, ctx, &mut b).await?,
+        Builder::Categories => {
             let name = text(rec, "name");
             let (level, path) = match s(rec, "parent_id") {
                 Some(p) if p == key => {
@@ -325,7 +350,7 @@ pub async fn build(
                 }],
             ));
         }
-        "brands" => {
+        Builder::Brands => {
             let logo = if ctx.correcting {
                 ctx.lookup
                     .row("brands", &key)
@@ -341,7 +366,7 @@ pub async fn build(
                 vec![row! { "brand_id" => key, "name" => get(rec, "name"), "logo_path" => logo, "source" => source }],
             ));
         }
-        "campaigns" => {
+        Builder::Campaigns => {
             let (start, end) = (text(rec, "start_date"), text(rec, "end_date"));
             if end < start {
                 return Err(invalid(
@@ -367,7 +392,7 @@ pub async fn build(
                 }],
             ));
         }
-        "shop_traffic" => {
+        Builder::ShopTraffic => {
             let shop = text(rec, "shop_id");
             let want = format!("{shop}:{}", text(rec, "traffic_date"));
             if key != want {
@@ -389,7 +414,6 @@ pub async fn build(
             ));
             b.shop_id = Some(shop);
         }
-        other => return Err(invalid("(form)", format!("form {other} has no builder"))),
     }
     Ok(b)
 }
