@@ -4,8 +4,6 @@
 
 use serde_json::Value;
 
-use crate::files::coerce_decimal;
-
 /// An id (`123` or `"123"`) as text; `None` for null, `""` or a missing value.
 pub fn id(v: Option<&Value>) -> Option<String> {
     match v? {
@@ -35,7 +33,7 @@ pub fn fen(v: Option<&Value>) -> Result<Option<i64>, String> {
         Some(Value::Number(n)) => n.to_string(),
         Some(other) => return Err(format!("{other} is not an amount")),
     };
-    let raw = coerce_decimal(&text, 2).map_err(|reason| format!("{text:?} {reason}"))?;
+    let raw = vocab::money::parse_fen(&text).map_err(|reason| format!("{text:?} {reason}"))?;
     i64::try_from(raw)
         .map(Some)
         .map_err(|_| format!("{text:?} is too large"))

@@ -36,7 +36,7 @@ pub struct ImportOptions {
 }
 
 /// The owner family of imported rows.
-pub const IMPORT_OWNERS: &str = "import:";
+pub use vocab::ids::IMPORT_OWNERS;
 
 /// What an import did.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ pub async fn import_file(
         table,
         Owner::Member {
             family: IMPORT_OWNERS.into(),
-            name: format!("{IMPORT_OWNERS}{file_name}"),
+            name: vocab::ids::import_owner(&file_name),
         },
     );
     let report = match opts.mode {

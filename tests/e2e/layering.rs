@@ -11,16 +11,32 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-const CRATES: [&str; 5] = ["connectors", "warehouse", "pipelines", "dashboards", "api"];
+/// Every workspace crate and its folder.
+const CRATES: [(&str, &str); 6] = [
+    ("vocab", "warehouse/vocab"),
+    ("connectors", "connectors"),
+    ("warehouse", "warehouse"),
+    ("pipelines", "pipelines"),
+    ("dashboards", "dashboards"),
+    ("api", "api"),
+];
 
 /// The workspace crates `krate` names in any dependency table of its Cargo.toml.
 fn internal_deps(krate: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).expect("Cargo.toml");
+    let dir = CRATES
+        .iter()
+        .find(|(name, _)| *name == krate)
+        .map_or(krate, |(_, dir)| *dir);
+    let text = std::fs::read_to_string(root().join(dir).join("Cargo.toml")).expect("Cargo.toml");
     let doc: toml::Table = text.parse().expect("Cargo.toml parses");
     let mut out = Vec::new();
     for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
         if let Some(t) = doc.get(section).and_then(|v| v.as_table()) {
-            out.extend(t.keys().filter(|k| CRATES.contains(&k.as_str())).cloned());
+            out.extend(
+                t.keys()
+                    .filter(|k| CRATES.iter().any(|(name, _)| name == k))
+                    .cloned(),
+            );
         }
     }
     out.sort();
@@ -30,18 +46,36 @@ fn internal_deps(krate: &str) -> Vec<String> {
 
 #[test]
 fn crates_depend_only_along_the_allowed_edges() {
-    // `api` still reaches `connectors` (the simulators it serves, notifiers it tests) and
-    // `warehouse` (the lake handle it opens and queries); ARCHITECTURE.md names both edges.
-    let allowed: [(&str, &[&str]); 5] = [
-        ("connectors", &[]),
-        ("warehouse", &[]),
+    // `vocab` is the shared vocabulary under both sides. `api` still reaches `connectors` (the
+    // simulators it serves, notifiers it tests) and `warehouse` (the lake handle it opens and
+    // queries); ARCHITECTURE.md names both edges.
+    let allowed: [(&str, &[&str]); 6] = [
+        ("vocab", &[]),
+        ("connectors", &["vocab"]),
+        ("warehouse", &["vocab"]),
         ("dashboards", &[]),
-        ("pipelines", &["connectors", "warehouse"]),
+        ("pipelines", &["connectors", "vocab", "warehouse"]),
         (
             "api",
-            &["connectors", "dashboards", "pipelines", "warehouse"],
+            &[
+                "connectors",
+                "dashboards",
+                "pipelines",
+                "vocab",
+                "warehouse",
+            ],
         ),
     ];
+    assert_eq!(
+        internal_deps("connectors"),
+        ["vocab"],
+        "connectors reads values with the shared vocabulary"
+    );
+    assert_eq!(
+        internal_deps("warehouse"),
+        ["vocab"],
+        "warehouse stores values with the shared vocabulary"
+    );
     for (krate, ok) in allowed {
         for dep in internal_deps(krate) {
             assert!(

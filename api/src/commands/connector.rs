@@ -98,9 +98,7 @@ async fn list(cfg: &Config, reg: &Registry) -> anyhow::Result<()> {
 }
 
 fn shanghai_now() -> NaiveDateTime {
-    let now = Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .naive_local();
+    let now = Utc::now().with_timezone(&vocab::BUSINESS_TZ).naive_local();
     now.with_nanosecond_zero()
 }
 

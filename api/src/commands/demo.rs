@@ -17,11 +17,9 @@ pub const ANOMALIES_FILE: &str = "demo-anomalies.json";
 
 pub async fn run(cfg: &Config, args: &DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let end_date = args.end_date.unwrap_or_else(|| {
-        Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive()
-    });
+    let end_date = args
+        .end_date
+        .unwrap_or_else(|| Utc::now().with_timezone(&vocab::BUSINESS_TZ).date_naive());
     let demo = DemoConfig {
         orders: args.orders,
         skus: args.skus,

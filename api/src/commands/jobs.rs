@@ -125,7 +125,7 @@ pub async fn worker(cfg: &Config, a: &WorkerArgs) -> anyhow::Result<()> {
 fn time(ms: Option<i64>) -> String {
     ms.and_then(chrono::DateTime::from_timestamp_millis)
         .map(|t| {
-            t.with_timezone(&warehouse::schema::BUSINESS_TZ)
+            t.with_timezone(&vocab::BUSINESS_TZ)
                 .format("%m-%d %H:%M:%S")
                 .to_string()
         })

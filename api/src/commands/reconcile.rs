@@ -11,9 +11,7 @@ use crate::output::{Format, write_batches};
 
 /// Today in Asia/Shanghai.
 fn today() -> chrono::NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive()
+    Utc::now().with_timezone(&vocab::BUSINESS_TZ).date_naive()
 }
 
 pub async fn run(cfg: &Config, args: &ReconcileArgs) -> anyhow::Result<()> {

@@ -74,11 +74,8 @@ async fn robots(args: &SimulateArgs) -> anyhow::Result<()> {
 }
 
 fn end_date(args: &SimulateArgs) -> chrono::NaiveDate {
-    args.end_date.unwrap_or_else(|| {
-        Utc::now()
-            .with_timezone(&chrono_tz::Asia::Shanghai)
-            .date_naive()
-    })
+    args.end_date
+        .unwrap_or_else(|| Utc::now().with_timezone(&vocab::BUSINESS_TZ).date_naive())
 }
 
 /// The example manifest shipped in the repository, pointed at `base_url`.
@@ -127,11 +124,9 @@ async fn jushuitan(args: &SimulateArgs) -> anyhow::Result<()> {
         orders: args.orders,
         skus: 3_000,
         days: args.days.max(1),
-        end_date: args.end_date.unwrap_or_else(|| {
-            Utc::now()
-                .with_timezone(&chrono_tz::Asia::Shanghai)
-                .date_naive()
-        }),
+        end_date: args
+            .end_date
+            .unwrap_or_else(|| Utc::now().with_timezone(&vocab::BUSINESS_TZ).date_naive()),
         seed: args.seed,
     };
     eprintln!(

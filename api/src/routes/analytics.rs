@@ -216,7 +216,7 @@ pub async fn run_checks(st: &AppState, r: &RunRequest) -> Result<recon::RunRepor
         }
     }
     let today = chrono::Utc::now()
-        .with_timezone(&warehouse::schema::BUSINESS_TZ)
+        .with_timezone(&vocab::BUSINESS_TZ)
         .date_naive();
     let opts = RunOptions {
         checks: r.checks.clone(),

@@ -11,14 +11,14 @@ use sqlx::Row as _;
 
 use crate::auth::roles::{Perm, allows};
 use crate::auth::{Principal, require};
+use crate::server::error::ApiError;
+use crate::server::state::AppState;
+use crate::store::journal::{Outcome, Submission};
 use pipelines::forms::build::{BuildError, Ctx, build};
 use pipelines::forms::lookup::Lookup;
 use pipelines::forms::schema::form_schema;
 use pipelines::forms::validate::validate;
 use pipelines::forms::{FieldError, FormDef, Group, defs::FORMS, find};
-use crate::server::error::ApiError;
-use crate::server::state::AppState;
-use crate::store::journal::{Outcome, Submission};
 
 /// Bodies above this are refused (413) before parsing.
 pub const MAX_FORM_BODY: usize = 256 * 1024;
@@ -414,7 +414,10 @@ pub async fn upload_logo(
         .map_err(|e| ApiError::internal("storing the logo", e))?;
     let mut row = current.clone();
     row.insert("logo_path".into(), Value::from(path.clone()));
-    row.insert("source".into(), Value::from("form:brands"));
+    row.insert(
+        "source".into(),
+        Value::from(vocab::ids::form_owner("brands")),
+    );
     let built = pipelines::forms::build::Built {
         key: brand.clone(),
         tables: vec![("brands", vec![row])],

@@ -200,7 +200,7 @@ pub async fn test(
 fn shanghai_now() -> chrono::NaiveDateTime {
     use chrono::Timelike;
     let t = chrono::Utc::now()
-        .with_timezone(&warehouse::schema::BUSINESS_TZ)
+        .with_timezone(&vocab::BUSINESS_TZ)
         .naive_local();
     t.with_nanosecond(0).unwrap_or(t)
 }

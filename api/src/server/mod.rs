@@ -22,10 +22,10 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use warehouse::{TableCache, Warehouse};
 
-use pipelines::forms::lookup::Pending;
-use pipelines::forms::refs::Refs;
 use crate::store::Store;
 use crate::store::journal::Journal;
+use pipelines::forms::lookup::Pending;
+use pipelines::forms::refs::Refs;
 use state::{AppState, QueryLimits};
 
 /// How to run the server.

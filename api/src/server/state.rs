@@ -9,10 +9,10 @@ use warehouse::{TableCache, Warehouse};
 use super::flush::Flusher;
 use super::jobs::{JobsSetup, SecretCache};
 use super::telemetry::Telemetry;
-use pipelines::forms::lookup::Pending;
-use pipelines::forms::refs::Refs;
 use crate::store::Store;
 use crate::store::journal::Journal;
+use pipelines::forms::lookup::Pending;
+use pipelines::forms::refs::Refs;
 
 /// Limits of the read-only SQL endpoint.
 #[derive(Debug, Clone)]

@@ -312,7 +312,7 @@ impl Writer {
                     .push_bind(a.version)
                     .push_bind(s.built.shop_id.clone())
                     .push_bind(s.record.to_string())
-                    .push_bind(rows_json(&s.built).to_string())
+                    .push_bind(pipelines::forms::flush::entry_document(&s.built).to_string())
                     .push_bind(s.actor.clone())
                     .push_bind(at.clone());
             });
@@ -399,13 +399,5 @@ fn response(s: &Submission, version: i64, seq: i64) -> Value {
         "journal_seq": seq,
         "status": "accepted",
         "visible_after": "the next lake flush (about a second)",
-    })
-}
-
-/// The rows a submission writes, as stored in the journal.
-pub fn rows_json(b: &Built) -> Value {
-    json!({
-        "tables": b.tables.iter().map(|(t, rows)| json!({"table": t, "rows": rows})).collect::<Vec<_>>(),
-        "replace": b.replace.iter().map(|(t, g)| json!({"table": t, "group": g})).collect::<Vec<_>>(),
     })
 }

@@ -1,7 +1,8 @@
 //! Cell → typed value conversion, the same for every file format.
 //!
-//! Money is parsed from text exactly (never through a float): `12.3`, `-0.05`, `1,234.50`,
-//! `¥8` are accepted; a third decimal place is an error, not a rounding. Spreadsheet numbers
+//! Money is parsed from text exactly (never through a float) by the one parser every input
+//! shares (`vocab::money`): `12.3`, `-0.05`, `1,234.50`, `¥8` are accepted; a third decimal
+//! place is an error, not a rounding. Spreadsheet numbers
 //! are floats in the file format, so they are turned into their shortest decimal text first
 //! (what the user saw) and parsed from that. Naive date-times are Asia/Shanghai wall-clock.
 
@@ -70,39 +71,7 @@ pub(crate) fn to_decimal(c: &Cell, scale: i8) -> Result<i128, String> {
         Cell::Text(s) => s.trim().to_string(),
         _ => return Err("is not a number".into()),
     };
-    parse_decimal(&text, scale)
-}
-
-pub fn parse_decimal(text: &str, scale: i8) -> Result<i128, String> {
-    let mut s: String = text
-        .chars()
-        .filter(|ch| *ch != ',' && *ch != '¥' && *ch != '￥')
-        .collect();
-    let negative = s.starts_with('-');
-    if negative || s.starts_with('+') {
-        s.remove(0);
-    }
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let scale = usize::try_from(scale).unwrap_or(0);
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    if !(digits(int) || (int.is_empty() && digits(frac))) || !(frac.is_empty() || digits(frac)) {
-        return Err("is not a decimal number".into());
-    }
-    if frac.len() > scale {
-        return Err(format!("has more than {scale} decimal places"));
-    }
-    if int.len() > 16 {
-        return Err("is too large".into());
-    }
-    let mut raw: i128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| "is not a decimal number")?
-    };
-    for i in 0..scale {
-        raw = raw * 10 + frac.as_bytes().get(i).map_or(0, |b| i128::from(b - b'0'));
-    }
-    Ok(if negative { -raw } else { raw })
+    vocab::money::parse_decimal(&text, scale).map_err(|e| e.to_string())
 }
 
 pub(crate) fn to_bool(c: &Cell) -> Result<bool, String> {
@@ -174,7 +143,7 @@ pub(crate) fn to_timestamp_us(c: &Cell) -> Result<i64, String> {
         }
         _ => return Err(bad()),
     };
-    chrono_tz::Asia::Shanghai
+    vocab::BUSINESS_TZ
         .from_local_datetime(&naive)
         .single()
         .map(|d| d.timestamp_micros())

@@ -19,8 +19,6 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 pub use coerce::Cell;
-/// Exact decimal parsing (`"1,234.50"` → raw value at `scale`), shared with platform readers.
-pub use coerce::parse_decimal as coerce_decimal;
 
 /// A file-level problem: nothing in the file can be trusted.
 #[derive(Debug, thiserror::Error)]

@@ -115,14 +115,22 @@ fn gbk_csv_from_chinese_excel_is_decoded() {
 }
 
 #[test]
-fn decimal_parser_is_exact() {
-    use super::coerce::parse_decimal;
-    assert_eq!(parse_decimal("12.3", 2), Ok(1230));
-    assert_eq!(parse_decimal("-0.05", 2), Ok(-5));
-    assert_eq!(parse_decimal("¥8", 2), Ok(800));
-    assert_eq!(parse_decimal(".5", 2), Ok(50));
-    assert!(parse_decimal("1.2.3", 2).is_err());
-    assert!(parse_decimal("abc", 2).is_err());
-    assert!(parse_decimal("", 2).is_err());
-    assert!(parse_decimal("0.001", 2).is_err());
+fn cells_become_exact_decimals_through_the_shared_parser() {
+    use super::coerce::{Cell, to_decimal};
+    let text = |t: &str| Cell::Text(t.into());
+    assert_eq!(to_decimal(&text(" ¥1,234.50 "), 2), Ok(123_450));
+    assert_eq!(
+        to_decimal(&Cell::Float(19.99), 2),
+        Ok(1999),
+        "the float's shortest text"
+    );
+    assert_eq!(to_decimal(&Cell::Float(0.1), 2), Ok(10));
+    assert_eq!(to_decimal(&Cell::Int(-7), 2), Ok(-700));
+    assert_eq!(
+        to_decimal(&Cell::Float(1.005), 2).map_err(|e| e.contains("decimal places")),
+        Err(true)
+    );
+    assert!(to_decimal(&text("12."), 2).is_err());
+    assert!(to_decimal(&Cell::Float(f64::NAN), 2).is_err());
+    assert!(to_decimal(&Cell::Bool(true), 2).is_err());
 }

@@ -14,7 +14,6 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use chrono::{NaiveDateTime, TimeZone};
 use serde_json::Value;
 
 use crate::tolerant;
@@ -51,16 +50,6 @@ fn status(s: &str, shop_status: Option<&str>) -> &'static str {
         ("Sent", _) => "shipped",
         _ => "paid",
     }
-}
-
-/// `yyyy-MM-dd HH:mm:ss` in Asia/Shanghai → (UTC micros, Shanghai days since epoch).
-pub fn shanghai_time(text: &str) -> Option<(i64, i32)> {
-    let naive = NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()?;
-    let at = chrono_tz::Asia::Shanghai
-        .from_local_datetime(&naive)
-        .single()?;
-    let days = (naive.date() - chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?).num_days();
-    Some((at.timestamp_micros(), i32::try_from(days).ok()?))
 }
 
 fn money() -> DataType {
@@ -193,7 +182,7 @@ fn map_one(row: &Value, o: &mut Orders, it: &mut Items, p: &mut Pays) -> Result<
     let time = |v: &Value, field: &str| -> Result<Option<(i64, i32)>, MappingError> {
         match tolerant::text(v.get(field)) {
             None => Ok(None),
-            Some(t) => shanghai_time(&t)
+            Some(t) => vocab::time::parse_platform_time(&t)
                 .map(Some)
                 .ok_or_else(|| err(field, format!("{t:?} is not yyyy-MM-dd HH:mm:ss"))),
         }

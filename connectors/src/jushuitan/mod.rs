@@ -9,7 +9,8 @@
 //! - `streams.rs`: settings, the builder, and the orders [`crate::stream::Stream`].
 //! - `endpoint_streams.rs`: the other streams (refunds, shipments, logistics, inventory,
 //!   purchases, skus, shops, warehouses); `maps/` their mappings to canonical rows, over
-//!   `record.rs` (reading a record, errors naming record and field) and `rows.rs` (batches).
+//!   `record.rs` (reading a record, errors naming record and field); batches are built with
+//!   `vocab::rows`, cells addressed by column name.
 //! - `sim/`: a faithful gateway simulator on loopback.
 
 mod client;
@@ -19,14 +20,13 @@ mod mapping;
 mod maps;
 mod record;
 mod request;
-mod rows;
 pub mod sim;
 mod streams;
 
 pub use client::{ClientConfig, ClientError, ClientStats, JstClient};
 pub use endpoint_streams::{JstInventory, JstStream};
 pub use envelope::{JstError, Page, parse_data, parse_page};
-pub use mapping::{MappedOrders, MappingError, SOURCE, map_orders, shanghai_time};
+pub use mapping::{MappedOrders, MappingError, SOURCE, map_orders};
 pub use record::RecordError;
 pub use request::{Credentials, biz_body, token_body};
 pub use streams::{JstOrders, JstSettings, STREAMS, build_streams};

@@ -4,9 +4,8 @@
 
 use serde_json::Value;
 
-use super::mapping::shanghai_time;
-use crate::files::coerce_decimal;
 use crate::tolerant;
+use vocab::time::parse_platform_time as shanghai_time;
 
 /// A record that could not be mapped: which record, which field, why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,7 +120,8 @@ impl<'a> Doc<'a> {
             Some(Value::Number(n)) => n.to_string(),
             Some(other) => return Err(self.err(field, format!("{other} is not a weight"))),
         };
-        let raw = coerce_decimal(&text, 3).map_err(|r| self.err(field, format!("{text:?} {r}")))?;
+        let raw = vocab::money::parse_decimal(&text, 3)
+            .map_err(|r| self.err(field, format!("{text:?} {r}")))?;
         i64::try_from(raw)
             .map(Some)
             .map_err(|_| self.err(field, format!("{text:?} is too large")))

@@ -260,7 +260,7 @@ impl Signer {
             } => {
                 req.params
                     .retain(|(k, _)| k != timestamp && k != sign && k != "sign_method");
-                let local = now.with_timezone(&chrono_tz::Asia::Shanghai);
+                let local = now.with_timezone(&vocab::BUSINESS_TZ);
                 req.params.push((
                     timestamp.clone(),
                     local.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -290,7 +290,7 @@ impl Signer {
                     TimestampStyle::Unix => now.timestamp().to_string(),
                     TimestampStyle::UnixMs => now.timestamp_millis().to_string(),
                     TimestampStyle::Rfc3339 => now
-                        .with_timezone(&chrono_tz::Asia::Shanghai)
+                        .with_timezone(&vocab::BUSINESS_TZ)
                         .format("%Y-%m-%dT%H:%M:%S%:z")
                         .to_string(),
                 };

@@ -73,7 +73,7 @@ fn top_signers_match_the_official_vectors_t1_t2_t3() {
         ("num_iid", "11223344"),
     ];
     // 2016-01-01 12:00:00 in Shanghai.
-    let at: DateTime<Utc> = chrono_tz::Asia::Shanghai
+    let at: DateTime<Utc> = vocab::BUSINESS_TZ
         .with_ymd_and_hms(2016, 1, 1, 12, 0, 0)
         .single()
         .expect("t")

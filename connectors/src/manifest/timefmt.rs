@@ -6,8 +6,8 @@
 
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
 use serde_json::Value;
+use vocab::BUSINESS_TZ as Shanghai;
 
 /// A parsed time format.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use chrono::{DateTime, NaiveDate, TimeZone};
-use chrono_tz::Asia::Shanghai;
 use serde_json::{Value, json};
+use vocab::BUSINESS_TZ as Shanghai;
 
 /// Order statuses of the MiniShop backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

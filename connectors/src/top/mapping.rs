@@ -21,8 +21,8 @@ use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 
 use super::envelope::list;
-use crate::jushuitan::shanghai_time;
 use crate::tolerant;
+use vocab::time::parse_platform_time as shanghai_time;
 
 mod refunds;
 pub use refunds::{MappedRefunds, map_refunds};

@@ -35,7 +35,7 @@ impl fmt::Debug for Credentials {
 
 /// `at` as TOP's `timestamp` (Asia/Shanghai wall clock).
 pub fn timestamp_text(at: DateTime<Utc>) -> String {
-    at.with_timezone(&chrono_tz::Asia::Shanghai)
+    at.with_timezone(&vocab::BUSINESS_TZ)
         .format(TIMESTAMP_FORMAT)
         .to_string()
 }

@@ -18,12 +18,12 @@ use super::client::{ClientError, TopClient, TopClientConfig};
 use super::envelope::{TopError, list};
 use super::mapping::{map_refunds, map_trades};
 use super::request::Credentials;
-use crate::jushuitan::shanghai_time;
 use crate::sign::TopSignMethod;
 use crate::stream::{
     BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TableRows, TokenSink,
 };
 use crate::tolerant;
+use vocab::time::parse_platform_time as shanghai_time;
 
 const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 const DAY: Duration = Duration::from_secs(24 * 3600);

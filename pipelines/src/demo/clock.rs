@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn business_day_matches_chrono_tz_across_midnight() {
-        let tz = chrono_tz::Asia::Shanghai;
+        let tz = vocab::BUSINESS_TZ;
         for (y, m, d, h) in [
             (2026, 11, 11, 0),
             (2026, 11, 10, 23),

@@ -30,7 +30,7 @@ fn yuan(fen: i128) -> String {
 fn wall(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|d| {
-            d.with_timezone(&chrono_tz::Asia::Shanghai)
+            d.with_timezone(&vocab::BUSINESS_TZ)
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string()
         })

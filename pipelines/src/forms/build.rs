@@ -84,7 +84,7 @@ pub struct Ctx<'a> {
 /// A fresh id: prefix, Shanghai date, 8 random hex digits.
 pub fn new_id(prefix: &str) -> String {
     let day = Utc::now()
-        .with_timezone(&warehouse::schema::BUSINESS_TZ)
+        .with_timezone(&vocab::BUSINESS_TZ)
         .format("%Y%m%d");
     format!("{prefix}-{day}-{:08x}", rand::random::<u32>())
 }
@@ -183,7 +183,7 @@ pub async fn build(
         None => new_id(form.id_prefix),
     };
     rec.insert(form.key.to_string(), Value::from(key.clone()));
-    let source = format!("form:{}", form.name);
+    let source = vocab::ids::form_owner(form.name);
     let mut b = Built {
         key: key.clone(),
         ..Built::default()

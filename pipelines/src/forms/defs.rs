@@ -1,6 +1,7 @@
 //! Every entry form, as data. A homogeneous table kept in one file; the rows each form
 //! writes are in `build.rs`, under the same names.
 
+use super::build::Builder;
 use super::fields::RefKind::{
     Brand, Campaign, Category, Order, Shop, Sku, Spu, Supplier, Warehouse,
 };
@@ -8,7 +9,6 @@ use super::fields::Ty::{
     Attrs, Bool, Date, Enum, Id, IdList, Int, Lines, Money, Month, Text, Timestamp,
 };
 use super::fields::{Field, opt, req};
-use super::build::Builder;
 use super::{FormDef, Group};
 
 const QTY: super::fields::Ty = Int {

@@ -5,9 +5,8 @@
 //! Money never passes through arithmetic on floats: a JSON number is read through its shortest
 //! decimal text, and only up to 15 significant digits, where that text is exact.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
-use warehouse::schema::BUSINESS_TZ;
 
 /// What a field holds.
 #[derive(Debug, Clone, Copy)]
@@ -110,24 +109,18 @@ impl Field {
     }
 }
 
-/// Largest money magnitude accepted: 15 significant digits, where a JSON number is exact.
-const MONEY_MAX_FEN: i128 = 99_999_999_999_999;
+/// Largest money magnitude read from a JSON number: 15 significant digits, where it is exact.
+const JSON_NUMBER_MAX_FEN: i128 = 99_999_999_999_999;
 
 /// Validates one value; `Err` is the reason, without the field name (the caller adds it).
 pub fn check(ty: Ty, v: &Value) -> Result<Value, String> {
     match ty {
         Ty::Id => {
             let s = text(v)?;
-            if s.is_empty() || s.len() > 64 {
-                return Err("must be 1 to 64 characters".into());
+            match vocab::ids::id_problem(s) {
+                Some(why) => Err(why.into()),
+                None => Ok(Value::from(s)),
             }
-            if !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-            {
-                return Err("may only contain letters, digits and _ - . :".into());
-            }
-            Ok(Value::from(s))
         }
         Ty::Text { max } => {
             let s = text(v)?;
@@ -275,11 +268,8 @@ pub fn instant(s: &str) -> Result<DateTime<Utc>, String> {
                     "must be a time like 2026-11-11T08:30:00+08:00 or 2026-11-11 08:30:00 (Asia/Shanghai), got {s:?}"
                 )
             })?;
-        BUSINESS_TZ
-            .from_local_datetime(&naive)
-            .earliest()
+        vocab::time::from_local(naive)
             .ok_or_else(|| format!("{s:?} does not exist in Asia/Shanghai"))?
-            .with_timezone(&Utc)
     };
     plausible_year(t.year())?;
     Ok(t)
@@ -288,20 +278,27 @@ pub fn instant(s: &str) -> Result<DateTime<Utc>, String> {
 /// The Asia/Shanghai business date of a normalised instant.
 pub fn business_date(ts: &str) -> Result<String, String> {
     let t = instant(ts)?;
-    Ok(t.with_timezone(&BUSINESS_TZ).format("%Y-%m-%d").to_string())
+    Ok(vocab::time::business_date(t).format("%Y-%m-%d").to_string())
 }
 
-/// Money as fen, from decimal text or a JSON number (through its shortest decimal text).
+/// Money as fen, from decimal text or a JSON number (through its shortest decimal text, and
+/// only up to 15 significant digits, where a JSON number is exact).
 pub fn money_fen(v: &Value) -> Result<i128, String> {
     let s = match v {
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.to_string()
-            } else {
-                let f = n.as_f64().ok_or("is not a number")?;
-                format!("{f}")
+            let s = match n.as_i64() {
+                Some(i) => i.to_string(),
+                None => format!("{}", n.as_f64().ok_or("is not a number")?),
+            };
+            let fen = parse_fen(&s)
+                .ok_or_else(|| format!("must be an amount with at most two decimals, got {s}"))?;
+            if fen.abs() > JSON_NUMBER_MAX_FEN {
+                return Err(format!(
+                    "{s} has more digits than a JSON number holds exactly; send it as text"
+                ));
             }
+            return Ok(fen);
         }
         _ => {
             return Err(format!(
@@ -310,47 +307,16 @@ pub fn money_fen(v: &Value) -> Result<i128, String> {
             ));
         }
     };
-    parse_fen(&s).ok_or_else(|| format!("must be an amount with at most two decimals, got {s:?}"))
+    vocab::money::parse_fen(&s).map_err(|e| format!("{s:?} {e}; use an amount like \"12.30\""))
 }
 
-/// Parses `-12.3` / `12.30` / `12` to fen; `None` when malformed or beyond 15 digits.
+/// Money text to fen with the one parser every input shares (`vocab::money`); `None` when it
+/// is not an amount with at most two decimals.
 pub fn parse_fen(s: &str) -> Option<i128> {
-    let (neg, body) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    let (whole, frac) = match body.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (body, ""),
-    };
-    if whole.is_empty()
-        || whole.len() > 13
-        || frac.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || (body.contains('.') && frac.is_empty())
-    {
-        return None;
-    }
-    let w: i128 = whole.parse().ok()?;
-    let f: i128 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
-    let fen = w * 100 + f;
-    if fen > MONEY_MAX_FEN {
-        return None;
-    }
-    Some(if neg { -fen } else { fen })
+    vocab::money::parse_fen(s).ok()
 }
 
-/// Fen as decimal text with two places.
-pub fn fen_text(fen: i128) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let a = fen.abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
-}
+pub use vocab::money::fen_text;
 
 #[cfg(test)]
 mod tests {
@@ -367,6 +333,18 @@ mod tests {
         assert!(money_fen(&json!("1e3")).is_err());
         assert!(money_fen(&json!("12.")).is_err());
         assert!(money_fen(&json!(1e20)).is_err());
+        assert!(
+            money_fen(&json!(123_456_789_012_345_678_i64)).is_err(),
+            "beyond a JSON number's exact digits"
+        );
+        assert_eq!(
+            money_fen(&json!("1,234.50")),
+            Ok(123_450),
+            "the same text a file import accepts"
+        );
+        assert_eq!(money_fen(&json!("¥8")), Ok(800));
+        let msg = money_fen(&json!("1.234")).expect_err("three places");
+        assert!(msg.contains("more than 2 decimal places"), "{msg}");
         assert_eq!(fen_text(-5), "-0.05");
     }
 

@@ -17,13 +17,14 @@ use arrow::record_batch::RecordBatch;
 use serde_json::Value;
 use warehouse::{ForeignRows, Owner, Warehouse, WarehouseError};
 
+use super::build::Built;
 use super::defs::FORMS;
 use super::lookup::{Row, group_column, key_of};
 
-/// The Delta app id of the journal's watermark.
-pub const APP_ID: &str = "zhongtai.forms";
 /// Every form's rows are owned by `form:<form name>`; the flush writes them as that family.
-pub const FORM_OWNERS: &str = "form:";
+pub use vocab::ids::FORM_OWNERS;
+/// The Delta app id of the journal's watermark.
+pub use vocab::ids::FORMS_APP_ID as APP_ID;
 
 /// Why journal entries could not reach the lake; the journal keeps them, so the next flush
 /// retries.
@@ -48,12 +49,21 @@ pub struct Applied {
     pub tables: Vec<String>,
 }
 
+/// The journal document of a built submission, as [`apply`] reads it back: the rows per
+/// table and the child groups the submission replaces whole.
+pub fn entry_document(b: &Built) -> Value {
+    serde_json::json!({
+        "tables": b.tables.iter().map(|(t, rows)| serde_json::json!({"table": t, "rows": rows})).collect::<Vec<_>>(),
+        "replace": b.replace.iter().map(|(t, g)| serde_json::json!({"table": t, "group": g})).collect::<Vec<_>>(),
+    })
+}
+
 /// The owners of the forms that correct other writers' rows (`FormDef::corrects`).
 fn correcting_owners() -> Vec<String> {
     FORMS
         .iter()
         .filter(|f| f.corrects)
-        .map(|f| format!("{FORM_OWNERS}{}", f.name))
+        .map(|f| vocab::ids::form_owner(f.name))
         .collect()
 }
 

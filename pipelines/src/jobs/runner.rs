@@ -282,7 +282,7 @@ pub async fn execute(env: &JobEnv, spec: &JobSpec) -> Result<Output, JobError> {
                 checks: checks.clone(),
                 period,
                 as_of: chrono::Utc::now()
-                    .with_timezone(&warehouse::schema::BUSINESS_TZ)
+                    .with_timezone(&vocab::BUSINESS_TZ)
                     .date_naive(),
             };
             let rep = crate::recon::run(&env.wh, &specs, &opts, &|_| {})
@@ -321,7 +321,7 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
     let lookup = Arc::clone(&env.secrets);
     let streams = registry::build(&doc, &move |k: &str| lookup(k), reg.tokens(&doc.name), &[])?;
     let to = chrono::Utc::now()
-        .with_timezone(&warehouse::schema::BUSINESS_TZ)
+        .with_timezone(&vocab::BUSINESS_TZ)
         .naive_local();
     let from = doc
         .start_date

@@ -122,7 +122,7 @@ impl Scheduler {
                     continue;
                 }
             };
-            let from = after.with_timezone(&warehouse::schema::BUSINESS_TZ);
+            let from = after.with_timezone(&vocab::BUSINESS_TZ);
             for tick in sched
                 .after(&from)
                 .take_while(|t| t.with_timezone(&Utc) <= until)

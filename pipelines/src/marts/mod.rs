@@ -61,7 +61,7 @@ fn app_id(m: &MartDef) -> String {
 }
 
 /// The owner of every mart row (the SQL writes it as `source`).
-const MART_OWNER: &str = "mart";
+use vocab::ids::MART_OWNER;
 
 /// Whether the mart reflects the source's latest version.
 pub async fn is_fresh(wh: &Warehouse, m: &MartDef) -> Result<bool> {

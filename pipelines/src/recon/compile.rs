@@ -5,7 +5,7 @@
 //! user text is ever spliced into SQL here. The period filter works on the query's
 //! `break_date`, a materialised business date, so it never depends on time-zone arithmetic.
 
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate};
 
 use super::spec::CheckSpec;
 use crate::error::{PipelineError, Result};
@@ -57,14 +57,7 @@ impl Period {
     }
 }
 
-/// The end of `day` in Asia/Shanghai (the next local midnight) as Unix seconds.
-pub fn end_of_day_unix(day: NaiveDate) -> i64 {
-    let next = day.succ_opt().unwrap_or(day);
-    chrono_tz::Asia::Shanghai
-        .from_local_datetime(&next.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map_or(0, |t| t.timestamp())
-}
+pub use vocab::time::end_of_day_unix;
 
 /// The SQL a run executes for `spec`.
 pub fn compile(spec: &CheckSpec, as_of: NaiveDate, period: Option<&Period>) -> String {

@@ -16,7 +16,7 @@ use crate::error::{PipelineError, Result};
 use crate::rows::{TableBuf, table_def};
 
 /// Where writes of the queue say they came from.
-pub(crate) const RECON_SOURCE: &str = "reconcile";
+pub(crate) use vocab::ids::RECON_OWNER as RECON_SOURCE;
 
 /// A row of `recon_breaks`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use arrow::array::{
     Array, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
 };
-use chrono::{NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use connectors::stream::{Mapped, RawPage, Stream, StreamError, StreamStats};
 use serde_json::Value;
 use warehouse::Warehouse;
@@ -102,19 +102,15 @@ impl SyncReport {
 
 /// The app-transaction id under which a connector's stream cursor is stored.
 pub fn cursor_id(connector: &str, stream: &str) -> String {
-    format!("zhongtai.sync.{connector}.{stream}")
+    vocab::ids::sync_cursor_app_id(connector, stream)
 }
 
 pub(crate) fn to_unix(t: NaiveDateTime) -> i64 {
-    chrono_tz::Asia::Shanghai
-        .from_local_datetime(&t)
-        .earliest()
-        .map_or(0, |d| d.timestamp())
+    vocab::time::from_local(t).map_or(0, |d| d.timestamp())
 }
 
 pub(crate) fn from_unix(secs: i64) -> Option<NaiveDateTime> {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).naive_local())
+    chrono::DateTime::from_timestamp(secs, 0).map(vocab::time::to_local)
 }
 
 /// The committed cursor of a connector's stream, if any.

@@ -26,7 +26,7 @@ pub use render::render_markdown;
 pub use tables::CATALOG;
 
 /// The time zone business dates are computed in.
-pub const BUSINESS_TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+pub use vocab::BUSINESS_TZ;
 /// Precision and scale of every money column.
 pub const MONEY_PRECISION: u8 = 18;
 /// Two decimals: the raw `i128` of a money value is fen.

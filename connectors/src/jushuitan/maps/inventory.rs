@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::source;
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 /// The field the stream adds with the snapshot's day (`yyyy-MM-dd`).
 pub(crate) const SNAPSHOT_DATE: &str = "zhongtai_snapshot_date";
@@ -45,15 +45,18 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
             .map_err(|_| d.err(SNAPSHOT_DATE, format!("{day:?} is not yyyy-MM-dd")))?;
         let days = i32::try_from((day - epoch).num_days())
             .map_err(|_| d.err(SNAPSHOT_DATE, "out of range"))?;
-        rows.push(vec![
-            Cell::Date(Some(days)),
-            text(d.need_id("sku_id")?),
-            text(d.jst_id("wms_co_id")?),
-            Cell::Int(Some(
-                d.int("qty")?.ok_or_else(|| d.err("qty", "is missing"))?,
-            )),
-            Cell::Money(Some(0)),
-            source(),
+        rows.push([
+            ("snapshot_date", Cell::Date(Some(days))),
+            ("sku_id", text(d.need_id("sku_id")?)),
+            ("warehouse_id", text(d.jst_id("wms_co_id")?)),
+            (
+                "on_hand",
+                Cell::Int(Some(
+                    d.int("qty")?.ok_or_else(|| d.err("qty", "is missing"))?,
+                )),
+            ),
+            ("unit_cost", Cell::Money(Some(0))),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::{carrier, shipment_id, source};
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const COLUMNS: Columns = &[
     ("event_id", Kind::Text, false),
@@ -43,16 +43,16 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
             continue;
         };
         let shipment = shipment_id(&o_id, &l_id);
-        rows.push(vec![
-            text(format!("{shipment}:collected")),
-            text(shipment),
-            text(l_id),
-            text(carrier(&d.need_text("lc_id")?)),
-            Cell::Ts(Some(at)),
-            text("collected"),
-            Cell::Text(None),
-            Cell::Text(d.text("logistics_company")),
-            source(),
+        rows.push([
+            ("event_id", text(format!("{shipment}:collected"))),
+            ("shipment_id", text(shipment)),
+            ("tracking_no", text(l_id)),
+            ("carrier", text(carrier(&d.need_text("lc_id")?))),
+            ("event_time", Cell::Ts(Some(at))),
+            ("status", text("collected")),
+            ("location", Cell::Text(None)),
+            ("description", Cell::Text(d.text("logistics_company"))),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

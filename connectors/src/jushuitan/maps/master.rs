@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::source;
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const SHOPS: Columns = &[
     ("shop_id", Kind::Text, false),
@@ -39,16 +39,19 @@ pub(crate) fn map_shops(records: &[Value]) -> Result<Vec<TableRows>, RecordError
     for v in records {
         let id = shop_key(v).unwrap_or_else(|| "?".into());
         let d = Doc::new(v, "shop", &id);
-        rows.push(vec![
-            text(d.jst_id("shop_id")?),
-            text(
-                d.text("shop_site")
-                    .map_or_else(|| "unknown".into(), |s| s.to_lowercase()),
+        rows.push([
+            ("shop_id", text(d.jst_id("shop_id")?)),
+            (
+                "platform",
+                text(
+                    d.text("shop_site")
+                        .map_or_else(|| "unknown".into(), |s| s.to_lowercase()),
+                ),
             ),
-            text(d.need_text("shop_name")?),
-            Cell::Text(d.text("nick")),
-            Cell::Ts(d.time("created")?.map(|t| t.0)),
-            source(),
+            ("name", text(d.need_text("shop_name")?)),
+            ("seller_nick", Cell::Text(d.text("nick"))),
+            ("opened_at", Cell::Ts(d.time("created")?.map(|t| t.0))),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {
@@ -63,11 +66,11 @@ pub(crate) fn map_warehouses(records: &[Value]) -> Result<Vec<TableRows>, Record
     for v in records {
         let id = warehouse_key(v).unwrap_or_else(|| "?".into());
         let d = Doc::new(v, "warehouse", &id);
-        rows.push(vec![
-            text(d.jst_id("wms_co_id")?),
-            text(d.need_text("name")?),
-            Cell::Text(None),
-            source(),
+        rows.push([
+            ("warehouse_id", text(d.jst_id("wms_co_id")?)),
+            ("name", text(d.need_text("name")?)),
+            ("city", Cell::Text(None)),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

@@ -14,7 +14,7 @@ pub(crate) mod shipments;
 pub(crate) mod skus;
 
 use super::mapping::SOURCE;
-use super::rows::{Cell, text};
+use vocab::rows::{Cell, text};
 
 /// The `source` cell of every row.
 pub(crate) fn source() -> Cell {

@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::source;
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const ORDERS: Columns = &[
     ("po_id", Kind::Text, false),
@@ -77,25 +77,28 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
             if let Some((_, day)) = line.time("delivery_date")? {
                 promised = Some(promised.map_or(day, |p| p.min(day)));
             }
-            lines.push(vec![
-                text(line.jst_id("poi_id")?),
-                text(po_id.clone()),
-                text(line.need_text("sku_id")?),
-                Cell::Int(Some(qty)),
-                Cell::Money(Some(price)),
-                Cell::Money(Some(amount)),
-                source(),
+            lines.push([
+                ("po_line_id", text(line.jst_id("poi_id")?)),
+                ("po_id", text(po_id.clone())),
+                ("sku_id", text(line.need_text("sku_id")?)),
+                ("qty", Cell::Int(Some(qty))),
+                ("unit_cost", Cell::Money(Some(price))),
+                ("amount", Cell::Money(Some(amount))),
+                ("source", source()),
             ]);
         }
-        pos.push(vec![
-            text(po_id.clone()),
-            text(d.jst_id("supplier_id")?),
-            text(d.jst_id("wms_co_id")?),
-            text(st),
-            Cell::Ts(Some(ordered)),
-            Cell::Date(Some(promised.unwrap_or(ordered_day))),
-            Cell::Money(Some(total)),
-            source(),
+        pos.push([
+            ("po_id", text(po_id.clone())),
+            ("supplier_id", text(d.jst_id("supplier_id")?)),
+            ("warehouse_id", text(d.jst_id("wms_co_id")?)),
+            ("status", text(st)),
+            ("ordered_at", Cell::Ts(Some(ordered))),
+            (
+                "promised_date",
+                Cell::Date(Some(promised.unwrap_or(ordered_day))),
+            ),
+            ("total_amount", Cell::Money(Some(total))),
+            ("source", source()),
         ]);
         ids.push(po_id);
     }

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::source;
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const COLUMNS: Columns = &[
     ("refund_id", Kind::Text, false),
@@ -87,23 +87,29 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         } else {
             None
         };
-        rows.push(vec![
-            text(as_id),
-            text(d.jst_id("o_id")?),
-            Cell::Text(None),
-            text(d.jst_id("shop_id")?),
-            Cell::Text((skus.len() == 1).then(|| skus.remove(0))),
-            text(k),
-            Cell::Text(d.text("question_type")),
-            Cell::Int(Some(if k == "refund_only" { 0 } else { qty })),
-            Cell::Money(Some(d.money("refund")?.unwrap_or(0))),
-            Cell::Money(Some(0)),
-            text(st),
-            Cell::Ts(Some(created)),
-            Cell::Date(Some(day)),
-            Cell::Ts(completed),
-            Cell::Ts(received),
-            source(),
+        rows.push([
+            ("refund_id", text(as_id)),
+            ("order_id", text(d.jst_id("o_id")?)),
+            ("order_item_id", Cell::Text(None)),
+            ("shop_id", text(d.jst_id("shop_id")?)),
+            (
+                "sku_id",
+                Cell::Text((skus.len() == 1).then(|| skus.remove(0))),
+            ),
+            ("kind", text(k)),
+            ("reason", Cell::Text(d.text("question_type"))),
+            (
+                "qty",
+                Cell::Int(Some(if k == "refund_only" { 0 } else { qty })),
+            ),
+            ("amount", Cell::Money(Some(d.money("refund")?.unwrap_or(0)))),
+            ("shipping_insurance_amount", Cell::Money(Some(0))),
+            ("status", text(st)),
+            ("created_at", Cell::Ts(Some(created))),
+            ("refund_date", Cell::Date(Some(day))),
+            ("completed_at", Cell::Ts(completed)),
+            ("goods_received_at", Cell::Ts(received)),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::{carrier, shipment_id, source};
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const COLUMNS: Columns = &[
     ("shipment_id", Kind::Text, false),
@@ -51,22 +51,22 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
             Some(g) if g > 0 => g,
             _ => d.grams("weight")?.unwrap_or(0),
         };
-        rows.push(vec![
-            text(shipment_id(&o_id, &l_id)),
-            text(format!("jst:{o_id}")),
-            text(d.jst_id("shop_id")?),
-            text(d.jst_id("wms_co_id")?),
-            text(carrier(&d.need_text("lc_id")?)),
-            text(l_id),
-            text("shipped"),
-            Cell::Ts(Some(at)),
-            Cell::Date(Some(day)),
-            Cell::Ts(None),
-            Cell::Money(Some(0)),
-            Cell::Int(Some(weight)),
-            Cell::Text(d.text("receiver_state")),
-            Cell::Text(d.text("receiver_city")),
-            source(),
+        rows.push([
+            ("shipment_id", text(shipment_id(&o_id, &l_id))),
+            ("order_id", text(format!("jst:{o_id}"))),
+            ("shop_id", text(d.jst_id("shop_id")?)),
+            ("warehouse_id", text(d.jst_id("wms_co_id")?)),
+            ("carrier", text(carrier(&d.need_text("lc_id")?))),
+            ("tracking_no", text(l_id)),
+            ("status", text("shipped")),
+            ("shipped_at", Cell::Ts(Some(at))),
+            ("ship_date", Cell::Date(Some(day))),
+            ("delivered_at", Cell::Ts(None)),
+            ("freight_cost", Cell::Money(Some(0))),
+            ("weight_g", Cell::Int(Some(weight))),
+            ("dest_province", Cell::Text(d.text("receiver_state"))),
+            ("dest_city", Cell::Text(d.text("receiver_city"))),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::source;
 use crate::jushuitan::record::{Doc, RecordError};
-use crate::jushuitan::rows::{Cell, Columns, Kind, Rows, text};
 use crate::stream::TableRows;
 use crate::tolerant;
+use vocab::rows::{Cell, Columns, Kind, Rows, text};
 
 const COLUMNS: Columns = &[
     ("sku_id", Kind::Text, false),
@@ -48,25 +48,31 @@ pub(crate) fn map(records: &[Value]) -> Result<Vec<TableRows>, RecordError> {
         let attributes = d
             .text("properties_value")
             .map(|p| serde_json::json!({ "properties_value": p }).to_string());
-        rows.push(vec![
-            text(d.need_id("sku_id")?),
-            text(d.need_id("i_id")?),
-            text(d.need_text("name")?),
-            Cell::Text(attributes),
-            Cell::Text(d.text("sku_code")),
-            Cell::Bool(Some(false)),
-            Cell::Bool(Some(false)),
-            Cell::Bool(Some(false)),
-            text(lifecycle),
-            Cell::Money(Some(
-                d.money("sale_price")?
-                    .ok_or_else(|| d.err("sale_price", "is missing"))?,
-            )),
-            Cell::Money(Some(d.money("cost_price")?.unwrap_or(0))),
-            Cell::Int(d.grams("weight")?),
-            Cell::Int(None),
-            Cell::Int(None),
-            source(),
+        rows.push([
+            ("sku_id", text(d.need_id("sku_id")?)),
+            ("spu_id", text(d.need_id("i_id")?)),
+            ("name", text(d.need_text("name")?)),
+            ("attributes", Cell::Text(attributes)),
+            ("barcode", Cell::Text(d.text("sku_code"))),
+            ("is_virtual", Cell::Bool(Some(false))),
+            ("allow_preorder", Cell::Bool(Some(false))),
+            ("allow_backorder", Cell::Bool(Some(false))),
+            ("lifecycle", text(lifecycle)),
+            (
+                "list_price",
+                Cell::Money(Some(
+                    d.money("sale_price")?
+                        .ok_or_else(|| d.err("sale_price", "is missing"))?,
+                )),
+            ),
+            (
+                "cost_price",
+                Cell::Money(Some(d.money("cost_price")?.unwrap_or(0))),
+            ),
+            ("weight_g", Cell::Int(d.grams("weight")?)),
+            ("low_stock", Cell::Int(None)),
+            ("high_stock", Cell::Int(None)),
+            ("source", source()),
         ]);
     }
     Ok(vec![TableRows {

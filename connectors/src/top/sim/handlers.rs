@@ -168,7 +168,7 @@ fn timestamp(text: &str) -> Option<i64> {
     }
     let naive = NaiveDateTime::parse_from_str(text, TIME).ok()?;
     Some(
-        chrono_tz::Asia::Shanghai
+        vocab::BUSINESS_TZ
             .from_local_datetime(&naive)
             .single()?
             .timestamp(),

@@ -1,5 +1,6 @@
 //! Random interleavings of connector syncs (incremental and `--full`, with late changes on the
-//! platform that drop order lines), CSV imports (append and upsert) and entry-form writes,
+//! platform that drop order lines), CSV imports (append and upsert) and entry-form
+//! submissions (validated, built and flushed through `crate::forms`),
 //! all on the **same orders**, checked after every step against a model kept per owner: no
 //! owner's row is removed or changed by another owner, and after a full re-read the
 //! connector's own rows are exactly the platform's.
@@ -7,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{AsArray, Decimal128Array};
-use warehouse::{ForeignRows, Owner};
 
 use super::*;
 use crate::import::{ImportMode, ImportOptions, import_file};
@@ -146,6 +146,7 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
         let mut imported: BTreeMap<String, (String, i64)> = BTreeMap::new();
         let mut formed: BTreeMap<String, (String, i64)> = BTreeMap::new();
         let mut synced_once = false;
+        let mut journal_seq = 0_i64;
         let mut late = 0;
         for step in 0..8 {
             let what = if step == 0 { 0 } else { rng.below(6) };
@@ -210,8 +211,9 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
                     }
                 }
                 _ => {
-                    // An entry form's flush: payments owned by `form:payments`, never over
-                    // another owner's key (kept, as the journal flush does).
+                    // An entry-form submission, validated, built and flushed the way the
+                    // server does: payments owned by `form:payments`, never over another
+                    // owner's key (kept and counted).
                     let k = rng.below(3);
                     let id = if rng.below(2) == 0 {
                         format!("MANUAL-{k}")
@@ -219,35 +221,45 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
                         format!("FORM-{k}")
                     };
                     let fen = 100 + rng.below(10_000) as i64;
-                    let csv = payment_csv(&[(&id, &order, fen)]);
-                    let file = dir.path().join(format!("f{seed}-{step}.csv"));
-                    std::fs::write(&file, csv).expect("csv");
-                    let schema = wh.def("payments").expect("def").arrow_schema();
-                    let read = connectors::files::read_file(
-                        &file,
-                        &Arc::new(
-                            schema
-                                .as_ref()
-                                .clone()
-                                .project(&(0..schema.fields().len() - 1).collect::<Vec<_>>())
-                                .expect("project"),
-                        ),
+                    let form = crate::forms::find("payments").expect("payments form");
+                    let refs = crate::forms::refs::Refs::default();
+                    refs.refresh(&wh).await.expect("refs");
+                    let body = serde_json::json!({
+                        "payment_id": id, "order_id": order, "channel": "bank",
+                        "txn_no": format!("T{seed}-{step}"),
+                        "amount": vocab::money::fen_text(i128::from(fen)),
+                        "paid_at": "2026-11-20 10:00:00",
+                    });
+                    let mut rec = crate::forms::validate::validate(form, &body, None, &refs)
+                        .unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+                    let pending = crate::forms::lookup::Pending::default();
+                    let built = crate::forms::build::build(
+                        form,
+                        &mut rec,
+                        crate::forms::build::Ctx {
+                            lookup: crate::forms::lookup::Lookup {
+                                wh: &wh,
+                                pending: &pending,
+                            },
+                            refs: &refs,
+                            correcting: false,
+                        },
                     )
-                    .expect("read");
-                    let r = wh
-                        .write("payments", Owner::Family("form:".into()))
-                        .foreign_rows(ForeignRows::Keep)
-                        .upsert(
-                            &read
-                                .batches
-                                .iter()
-                                .map(|b| with_source(b, "form:payments"))
-                                .collect::<Vec<_>>(),
-                        )
+                    .await
+                    .unwrap_or_else(|_| panic!("{ctx}: build"));
+                    journal_seq += 1;
+                    let entry = (
+                        journal_seq,
+                        crate::forms::flush::entry_document(&built).to_string(),
+                    );
+                    let marks = crate::forms::flush::watermarks(&wh, 0)
+                        .await
+                        .expect("watermarks");
+                    let r = crate::forms::flush::apply(&wh, &[entry], &marks)
                         .await
                         .unwrap_or_else(|e| panic!("{ctx}: {e}"));
                     if imported.contains_key(&id) {
-                        assert_eq!((r.rows, r.skipped), (0, 1), "{ctx}");
+                        assert_eq!(r.skipped, 1, "{ctx}: another owner's key is kept");
                     } else {
                         formed.insert(id, (order.clone(), fen));
                     }
@@ -292,25 +304,6 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
             "seed {seed}: final forms"
         );
     }
-}
-
-fn with_source(
-    b: &arrow::record_batch::RecordBatch,
-    source: &str,
-) -> arrow::record_batch::RecordBatch {
-    let mut fields: Vec<arrow::datatypes::FieldRef> = b.schema().fields().iter().cloned().collect();
-    fields.push(Arc::new(arrow::datatypes::Field::new(
-        "source",
-        arrow::datatypes::DataType::Utf8,
-        false,
-    )));
-    let mut cols = b.columns().to_vec();
-    cols.push(Arc::new(arrow::array::StringArray::from(vec![
-        source;
-        b.num_rows()
-    ])));
-    arrow::record_batch::RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
-        .expect("batch")
 }
 
 async fn query_one(

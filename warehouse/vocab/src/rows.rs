@@ -1,6 +1,11 @@
 //! A small row-wise builder of canonical Arrow batches: a table is declared once as
-//! `(column, kind, nullable)`, rows are pushed as cells, and `finish` builds the columns
-//! (money `Decimal128(18,2)` from fen, instants UTC microseconds, dates `Date32`).
+//! `(column, kind, nullable)`, each row names every column with its cell, and `finish` builds
+//! the columns (money `Decimal128(18,2)` from fen, instants UTC microseconds, dates `Date32`).
+//!
+//! Cells are addressed by column name, never by position: a row that names a column twice,
+//! misses one or names one the table lacks is a mapping bug and panics naming the column (every
+//! mapping has tests). The batch's schema is checked against the canonical table when it is
+//! written (`warehouse`'s conform step casts by name and refuses a type it cannot hold).
 
 use std::sync::Arc;
 
@@ -13,7 +18,7 @@ use arrow::record_batch::RecordBatch;
 
 /// A column's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Text,
     Money,
     Int,
@@ -24,7 +29,7 @@ pub(crate) enum Kind {
 
 /// One value; its variant must match the column's kind.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
+pub enum Cell {
     Text(Option<String>),
     /// Fen.
     Money(Option<i64>),
@@ -36,38 +41,47 @@ pub(crate) enum Cell {
     Bool(Option<bool>),
 }
 
-pub(crate) fn text(s: impl Into<String>) -> Cell {
+pub fn text(s: impl Into<String>) -> Cell {
     Cell::Text(Some(s.into()))
 }
 
 /// A table's columns.
-pub(crate) type Columns = &'static [(&'static str, Kind, bool)];
+pub type Columns = &'static [(&'static str, Kind, bool)];
 
 /// Rows of one table, column-major.
 #[derive(Debug)]
-pub(crate) struct Rows {
+pub struct Rows {
     columns: Columns,
     cells: Vec<Vec<Cell>>,
 }
 
 impl Rows {
-    pub(crate) fn new(columns: Columns) -> Self {
+    pub fn new(columns: Columns) -> Self {
         Self {
             columns,
             cells: columns.iter().map(|_| Vec::new()).collect(),
         }
     }
 
-    /// Adds a row; `row` has one cell per column, in order.
-    pub(crate) fn push(&mut self, row: Vec<Cell>) {
-        assert_eq!(row.len(), self.columns.len(), "one cell per column");
-        for (col, cell) in self.cells.iter_mut().zip(row) {
-            col.push(cell);
+    /// Adds a row: every column named once with its cell, in any order.
+    pub fn push<const N: usize>(&mut self, row: [(&'static str, Cell); N]) {
+        let mut seen = [false; 64];
+        assert!(self.columns.len() <= seen.len(), "at most 64 columns");
+        for (name, cell) in row {
+            let Some(i) = self.columns.iter().position(|c| c.0 == name) else {
+                panic!("column {name}: not a column of this table");
+            };
+            assert!(!seen[i], "column {name}: named twice in one row");
+            seen[i] = true;
+            self.cells[i].push(cell);
+        }
+        if let Some(missing) = (0..self.columns.len()).find(|&i| !seen[i]) {
+            panic!("column {}: missing from a row", self.columns[missing].0);
         }
     }
 
     /// The batch; panics if a cell's variant does not match its column (a mapping bug).
-    pub(crate) fn finish(self) -> RecordBatch {
+    pub fn finish(self) -> RecordBatch {
         let mut fields = Vec::new();
         let mut arrays: Vec<ArrayRef> = Vec::new();
         for (&(name, kind, nullable), cells) in self.columns.iter().zip(self.cells) {
@@ -150,8 +164,8 @@ mod tests {
     fn rows_become_typed_columns_with_exact_money() {
         const COLS: Columns = &[("id", Kind::Text, false), ("amount", Kind::Money, true)];
         let mut r = Rows::new(COLS);
-        r.push(vec![text("a"), Cell::Money(Some(1999))]);
-        r.push(vec![text("b"), Cell::Money(None)]);
+        r.push([("id", text("a")), ("amount", Cell::Money(Some(1999)))]);
+        r.push([("amount", Cell::Money(None)), ("id", text("b"))]);
         let b = r.finish();
         assert_eq!(
             b.schema().field(1).data_type(),
@@ -164,5 +178,25 @@ mod tests {
             .expect("dec");
         assert_eq!((m.value(0), m.is_null(1)), (1999, true));
         assert_eq!(b.column(0).as_string::<i32>().value(1), "b");
+    }
+
+    const TWO: Columns = &[("id", Kind::Text, false), ("n", Kind::Int, true)];
+
+    #[test]
+    #[should_panic(expected = "column n: missing from a row")]
+    fn a_row_missing_a_column_is_refused() {
+        Rows::new(TWO).push([("id", text("a"))]);
+    }
+
+    #[test]
+    #[should_panic(expected = "column id: named twice in one row")]
+    fn a_column_named_twice_is_refused() {
+        Rows::new(TWO).push([("id", text("a")), ("id", text("b")), ("n", Cell::Int(None))]);
+    }
+
+    #[test]
+    #[should_panic(expected = "column qty: not a column of this table")]
+    fn an_unknown_column_is_refused() {
+        Rows::new(TWO).push([("id", text("a")), ("qty", Cell::Int(None))]);
     }
 }
