@@ -12,6 +12,8 @@
 //!   replace_children_of, delete) with the ownership rules; `write/commit.rs` makes every commit.
 //! - `conform`: fits incoming batches to a table's schema or says why not.
 //! - `session`: the DataFusion `SessionContext` with every table registered.
+//! - [`guard`]: SQL from people made safe to run: depth limits before planning, capped
+//!   allocating functions.
 //! - `changes`: files and values changed between two versions (for incremental marts).
 //! - `write_lock`: one writer per table in a process, and the epoch that counts its writes.
 //! - `cache`: [`TableCache`], loaded tables kept between queries and refreshed incrementally.
@@ -25,6 +27,7 @@ mod cache;
 mod changes;
 mod conform;
 mod error;
+pub mod guard;
 mod lake;
 mod location;
 pub mod schema;

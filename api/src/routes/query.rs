@@ -1,11 +1,14 @@
 //! `POST /api/v1/query`: read-only SQL on the lake.
 //!
-//! Defence in depth: (1) only one SELECT / WITH / EXPLAIN statement parses through (checked
-//! on the AST); (2) the planner refuses DDL, DML and other statements anyway; (3) the session
+//! Defence in depth: (0) text with more operators or deeper nesting than
+//! `warehouse::guard` allows is refused from its tokens, before a deep tree exists; (1) only one
+//! SELECT / WITH / EXPLAIN statement parses through (checked on the AST); (2) the planner
+//! refuses DDL, DML and other statements anyway; (3) the session
 //! holds only the caller's views of the lake tables (shop-scoped, role-filtered): no file or
 //! URL tables exist in it; (4) each query has a memory pool, a time limit and a row cap, runs
 //! on a separate runtime so a heavy query cannot starve the server, and at most
-//! `limits.concurrent` run at once.
+//! `limits.concurrent` run at once; functions that allocate far beyond their input (`repeat`,
+//! `lpad`, `range`…) are capped per call (`warehouse::guard::cap_functions`).
 
 use std::sync::Arc;
 
@@ -91,6 +94,7 @@ pub fn guard(sql: &str) -> Result<(), ApiError> {
             "SQL is longer than {MAX_SQL} bytes"
         )));
     }
+    warehouse::guard::check_sql(sql).map_err(|e| ApiError::invalid("sql", e.to_string()))?;
     let stmts = DFParser::parse_sql(sql)
         .map_err(|e| ApiError::invalid("sql", format!("does not parse: {e}")))?;
     if stmts.len() != 1 {
@@ -135,6 +139,7 @@ pub async fn session_for(st: &AppState, p: &Principal) -> Result<SessionContext,
         .build_arc()
         .map_err(|e| ApiError::internal("building a query runtime", e))?;
     let user = SessionContext::new_with_config_rt(config.clone(), Arc::clone(&runtime));
+    warehouse::guard::cap_functions(&user);
     let base = SessionContext::new_with_config_rt(config, runtime);
     st.tables
         .register_all(&base)
@@ -232,6 +237,9 @@ fn query_runtime() -> &'static tokio::runtime::Handle {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("zhongtai-query")
+            // Planning recurses over the expression tree; the text limits keep it shallow and
+            // this keeps a margin far beyond them.
+            .thread_stack_size(16 << 20)
             .enable_all()
             .build()
             .unwrap_or_else(|e| panic!("cannot start the query runtime: {e}"))
@@ -312,7 +320,8 @@ pub fn encode(fmt: OutFormat, batches: &[RecordBatch]) -> Result<Response, ApiEr
                 .with_header(true)
                 .build(Vec::new());
             for b in batches {
-                w.write(b).map_err(|e| enc(&e))?;
+                let safe = crate::output::csv_safe(b).map_err(|e| enc(&e))?;
+                w.write(&safe).map_err(|e| enc(&e))?;
             }
             w.into_inner()
         }
