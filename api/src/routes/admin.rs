@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{ConnectInfo, Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::auth::roles::{Perm, Role};
 use crate::auth::{Principal, SESSION_COOKIE, cookie, require};
+use crate::server::conn::Peer;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
@@ -31,15 +32,28 @@ pub struct Login {
 
 /// `POST /api/v1/login`: sets an HttpOnly, SameSite=Strict session cookie.
 #[utoipa::path(post, path = "/api/v1/login", tag = "auth", request_body = Login,
-    responses((status = 204, description = "Logged in; cookie set"), (status = 401, description = "Wrong username or password")))]
+    responses((status = 204, description = "Logged in; cookie set"), (status = 401, description = "Wrong username or password"), (status = 429, description = "Too many failed attempts for this user or address; see Retry-After")))]
 pub async fn login(
     State(st): State<AppState>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let v = json_body(&headers, &body, 4096)?;
     let l: Login = serde_json::from_value(v)
         .map_err(|e| ApiError::invalid("(body)", format!("expected username and password: {e}")))?;
+    let user_key = format!("user:{}", l.username);
+    let addr_key = peer.map(|Extension(ConnectInfo(Peer(a)))| format!("addr:{}", a.ip()));
+    let keys: Vec<String> = std::iter::once(user_key.clone())
+        .chain(addr_key.clone())
+        .collect();
+    if let Err(wait) = st.login_throttle.begin(&keys) {
+        let secs = wait.as_secs().max(1);
+        return Err(ApiError::Throttled(
+            format!("too many failed logins; try again in {secs} s"),
+            secs,
+        ));
+    }
     let Some(secret) = st.store.login(&l.username, &l.password).await? else {
         st.store
             .audit(
@@ -52,6 +66,7 @@ pub async fn login(
             .await?;
         return Err(ApiError::Unauthenticated);
     };
+    st.login_throttle.succeeded(&user_key, addr_key.as_deref());
     st.store
         .audit(
             &format!("user:{}", l.username),
@@ -61,9 +76,15 @@ pub async fn login(
             None,
         )
         .await?;
+    // Behind a TLS proxy the cookie is never sent over plain HTTP.
+    let tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let c = format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        crate::store::principals::SESSION_SECS
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        crate::store::principals::SESSION_SECS,
+        if tls { "; Secure" } else { "" }
     );
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, c)]).into_response())
 }
@@ -88,7 +109,14 @@ pub struct NewToken {
     pub shops: Option<Vec<String>>,
 }
 
-fn check_shops(st: &AppState, shops: &Option<Vec<String>>) -> Result<(), ApiError> {
+/// Checks the shops of a principal `p` creates: known shops, and within `p`'s own reach (a
+/// shop-scoped admin creates only principals scoped to its shops).
+fn check_shops(st: &AppState, p: &Principal, shops: &Option<Vec<String>>) -> Result<(), ApiError> {
+    if !p.covers(shops) {
+        return Err(ApiError::Forbidden(
+            "a shop-scoped admin may only give shops it has itself; list them in `shops`".into(),
+        ));
+    }
     if let Some(list) = shops {
         if list.is_empty() {
             return Err(ApiError::invalid(
@@ -115,7 +143,14 @@ pub async fn list_tokens(
     Extension(p): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::Admin)?;
-    Ok(Json(json!({"tokens": st.store.list_tokens().await?})))
+    let tokens: Vec<_> = st
+        .store
+        .list_tokens()
+        .await?
+        .into_iter()
+        .filter(|t| p.covers(&t.shops))
+        .collect();
+    Ok(Json(json!({"tokens": tokens})))
 }
 
 /// `POST /api/v1/tokens`: the secret is in this answer only.
@@ -131,7 +166,7 @@ pub async fn create_token(
     if t.name.trim().is_empty() || t.name.len() > 100 {
         return Err(ApiError::invalid("name", "must be 1 to 100 characters"));
     }
-    check_shops(&st, &t.shops)?;
+    check_shops(&st, &p, &t.shops)?;
     let (id, secret) = st
         .store
         .create_token(&t.name, t.role, &t.shops, &p.id)
@@ -155,7 +190,14 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     require(&p, Perm::Admin)?;
-    if !st.store.revoke_token(&id).await? {
+    // A token beyond a scoped admin's reach answers as if it did not exist.
+    let reachable = st
+        .store
+        .list_tokens()
+        .await?
+        .iter()
+        .any(|t| t.id == id && p.covers(&t.shops));
+    if !reachable || !st.store.revoke_token(&id).await? {
         return Err(ApiError::NotFound(format!("no live token {id:?}")));
     }
     st.store
@@ -196,7 +238,15 @@ pub async fn put_user(
             "must be 1 to 64 of letters, digits, . _ -",
         ));
     }
-    check_shops(&st, &u.shops)?;
+    check_shops(&st, &p, &u.shops)?;
+    if let Some(existing) = st.store.user_shops(&u.username).await?
+        && !p.covers(&existing)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "user {:?} reaches shops beyond this admin's; only an admin of those shops may change it",
+            u.username
+        )));
+    }
     st.store
         .put_user(&u.username, &u.password, u.role, &u.shops)
         .await
@@ -240,7 +290,12 @@ pub async fn audit(
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let entries = st
         .store
-        .audit_entries(q.after.unwrap_or(0), q.resource.as_deref(), limit)
+        .audit_entries(
+            q.after.unwrap_or(0),
+            q.resource.as_deref(),
+            limit,
+            p.shops.as_deref().map(|s| (s, p.id.as_str())),
+        )
         .await?;
     Ok(Json(json!({"entries": entries})))
 }

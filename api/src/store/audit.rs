@@ -46,20 +46,31 @@ impl Store {
         Ok(())
     }
 
-    /// Entries after `after_seq`, oldest first, optionally of one resource prefix.
+    /// Entries after `after_seq`, oldest first, optionally of one resource prefix. `scope`
+    /// limits them to entries of those shops and the entries `scope.1` (an actor) made itself.
     pub async fn audit_entries(
         &self,
         after_seq: i64,
         resource_prefix: Option<&str>,
         limit: i64,
+        scope: Option<(&[String], &str)>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let prefix = format!("{}%", resource_prefix.unwrap_or(""));
+        let (shops, actor) = match scope {
+            Some((shops, actor)) => (Some(Value::from(shops.to_vec()).to_string()), actor),
+            None => (None, ""),
+        };
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, resource, shop_id, before, after FROM audit
-             WHERE seq > ? AND resource LIKE ? ORDER BY seq LIMIT ?",
+             WHERE seq > ? AND resource LIKE ?
+               AND (? IS NULL OR actor = ? OR shop_id IN (SELECT value FROM json_each(?)))
+             ORDER BY seq LIMIT ?",
         )
         .bind(after_seq)
         .bind(prefix)
+        .bind(shops.clone())
+        .bind(actor)
+        .bind(shops.unwrap_or_else(|| "[]".into()))
         .bind(limit)
         .fetch_all(&self.pool)
         .await

@@ -20,6 +20,17 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether a principal limited to `shops` (`None`: every shop) stays within this one's
+    /// reach: an unscoped principal covers any; a scoped one only a scoped list of its own
+    /// shops, never "every shop".
+    pub fn covers(&self, shops: &Option<Vec<String>>) -> bool {
+        match (&self.shops, shops) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(list)) => list.iter().all(|s| self.sees_shop(s)),
+        }
+    }
+
     /// Whether rows of `shop` are visible and writable.
     pub fn sees_shop(&self, shop: &str) -> bool {
         self.shops
@@ -54,6 +65,21 @@ fn shops_parse(s: Option<String>) -> Option<Vec<String>> {
             .map(str::to_string)
             .collect()
     })
+}
+
+/// Runs argon2 work off the async runtime, at most two at once: a burst of logins queues here
+/// instead of stalling every other request or taking every core.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password hashing is unavailable: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))
 }
 
 impl Store {
@@ -144,10 +170,14 @@ impl Store {
                 "password must be at least 10 characters".into(),
             ));
         }
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes())
-            .map_err(|e| StoreError::Invalid(format!("hashing the password: {e}")))?
-            .to_string();
+        let password = password.to_string();
+        let hash = hashing(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| StoreError::Invalid(format!("hashing the password: {e}")))?;
         sqlx::query("INSERT INTO users (username, password_hash, role, shops, created_at) VALUES (?, ?, ?, ?, ?)
                      ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role, shops = excluded.shops, disabled = 0")
             .bind(username)
@@ -158,7 +188,27 @@ impl Store {
             .execute(&self.pool)
             .await
             .map_err(sql("saving a user"))?;
+        // A new password or role ends the sessions opened with the old one.
+        sqlx::query("DELETE FROM sessions WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(sql("closing a user's sessions"))?;
         Ok(())
+    }
+
+    /// The shops of user `username` (`Some(None)`: every shop); `None` when there is no such
+    /// user.
+    pub async fn user_shops(
+        &self,
+        username: &str,
+    ) -> Result<Option<Option<Vec<String>>>, StoreError> {
+        let row = sqlx::query("SELECT shops FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql("reading a user"))?;
+        Ok(row.map(|r| shops_parse(r.get("shops"))))
     }
 
     /// Checks a password; on success opens a session and returns its secret.
@@ -173,16 +223,20 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(sql("reading a user"))?;
-        let Some(row) = row else {
-            // Same work as a real check, so timing does not reveal which usernames exist.
-            let _ = Argon2::default().hash_password(password.as_bytes());
-            return Ok(None);
-        };
-        let stored: String = row.get("password_hash");
-        if Argon2::default()
-            .verify_password(password.as_bytes(), stored.as_str())
-            .is_err()
-        {
+        // Same work whether or not the user exists, so timing does not reveal usernames.
+        let stored: Option<String> = row.map(|r| r.get("password_hash"));
+        let password = password.to_string();
+        let right = hashing(move || match stored {
+            Some(stored) => Argon2::default()
+                .verify_password(password.as_bytes(), stored.as_str())
+                .is_ok(),
+            None => {
+                let _ = Argon2::default().hash_password(password.as_bytes());
+                false
+            }
+        })
+        .await?;
+        if !right {
             return Ok(None);
         }
         let secret = new_secret("zs_");
