@@ -6,6 +6,7 @@
 
 pub mod roles;
 pub mod scope;
+pub mod throttle;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;

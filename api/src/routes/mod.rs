@@ -172,11 +172,22 @@ pub fn router(st: AppState) -> Router {
         .merge(public)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(axum::middleware::map_response(no_sniff))
         .layer(from_fn_with_state(
             st.clone(),
             crate::server::telemetry::record,
         ))
         .with_state(st)
+}
+
+/// Every answer is what its `Content-Type` says: browsers never guess (an uploaded logo is an
+/// image, never HTML).
+async fn no_sniff(mut r: axum::response::Response) -> axum::response::Response {
+    r.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 async fn not_found() -> crate::server::error::ApiError {

@@ -31,6 +31,8 @@ pub enum ApiError {
     NotAcceptable(String),
     /// 408/503-like limits on queries.
     Limit(String),
+    /// 429: too many attempts; retry after this many seconds.
+    Throttled(String, u64),
     /// 500: logged with details; the client gets the operation only.
     Internal(String),
 }
@@ -62,6 +64,7 @@ impl ApiError {
             | ApiError::UnsupportedMedia(m)
             | ApiError::NotAcceptable(m)
             | ApiError::Limit(m)
+            | ApiError::Throttled(m, _)
             | ApiError::Internal(m) => m.clone(),
         }
     }
@@ -69,6 +72,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::Throttled(_, s) => Some(*s),
+            _ => None,
+        };
         let (status, code, message, fields) = match self {
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -98,6 +105,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::NotAcceptable(m) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable", m, None),
             ApiError::Limit(m) => (StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded", m, None),
+            ApiError::Throttled(m, _) => (StatusCode::TOO_MANY_REQUESTS, "throttled", m, None),
             ApiError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", m, None),
         };
         let mut body =
@@ -106,6 +114,11 @@ impl IntoResponse for ApiError {
             body["error"]["fields"] = json!(f);
         }
         let mut r = (status, Json(body)).into_response();
+        if let Some(s) = retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

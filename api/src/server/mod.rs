@@ -8,6 +8,7 @@
 //! Codemap: `state` (shared handles), `error` (JSON errors), `flush` (journal → lake),
 //! `jobs` (triggered work), `telemetry` (Prometheus). Routes are in `crate::routes`.
 
+pub mod conn;
 pub mod error;
 pub mod flush;
 pub mod jobs;
@@ -39,6 +40,8 @@ pub struct ServeOptions {
     pub jobs: jobs::JobsSetup,
     /// Company name, logo and colours (`[branding]`).
     pub branding: dashboards::Branding,
+    /// Connection cap and timeouts.
+    pub conn: conn::ConnLimits,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +52,7 @@ impl Default for ServeOptions {
             limits: QueryLimits::default(),
             jobs: jobs::JobsSetup::default(),
             branding: dashboards::Branding::default(),
+            conn: conn::ConnLimits::default(),
         }
     }
 }
@@ -128,6 +132,7 @@ pub async fn start(
         openapi: Arc::new(crate::routes::openapi()),
         branding: Arc::new(opts.branding.clone()),
         dash_cache: Arc::default(),
+        login_throttle: Arc::default(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let flush_loop = tokio::spawn(Arc::clone(&flusher).run(opts.flush_every, stop_rx.clone()));
@@ -139,7 +144,8 @@ pub async fn start(
             source,
         })?;
     let addr = listener.local_addr().map_err(ServeError::Serve)?;
-    let app = crate::routes::router(st.clone());
+    let listener = conn::GuardedListener::new(listener, opts.conn);
+    let app = crate::routes::router(st.clone()).into_make_service_with_connect_info::<conn::Peer>();
     let mut stop_http = stop_rx.clone();
     let st_final = st.clone();
     let task = tokio::spawn(async move {

@@ -63,4 +63,6 @@ pub struct AppState {
     pub branding: Arc<dashboards::Branding>,
     /// Dashboard responses by table versions.
     pub dash_cache: Arc<crate::routes::dashboards::DashCache>,
+    /// Failed logins by username and address.
+    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }
