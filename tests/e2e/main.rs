@@ -7,6 +7,7 @@
 
 mod alerts;
 mod api;
+mod attacks;
 mod connector;
 mod dashboards;
 mod demo;

@@ -1,0 +1,553 @@
+//! Attacks by callers holding a valid token, against the real `zhongtai serve` process (so a
+//! crash is a dead process, and memory is the process's peak RSS):
+//!
+//! - SQL that overflowed the planner's stack, or made scalar functions allocate gigabytes, is
+//!   refused; the server stays up with `/healthz` under 1 s, and its peak RSS stays under the
+//!   query memory limit plus a stated margin;
+//! - a shop-scoped admin cannot mint unscoped tokens or users, take over a wider user, revoke a
+//!   wider token or read other shops' audit entries;
+//! - logins are throttled per user and address (a right password after a burst of wrong ones
+//!   is still refused) and a burst does not stall other requests; a new password ends the
+//!   sessions opened with the old one;
+//! - idle, half-sent and dribbling connections are closed after the header deadline;
+//! - CSV cells a spreadsheet would run as formulas are escaped.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{BIN, Lake, Proc, spawn};
+
+const SHOP_A: &str = "jst:10001";
+const SHOP_B: &str = "jst:10002";
+/// The server's query memory limit in these tests, MiB.
+const QUERY_MB: u64 = 128;
+/// What the server may use beyond one query's memory: the loaded lake, caches, runtimes.
+const MARGIN_MB: u64 = 768;
+
+struct Server {
+    proc: Proc,
+    base: String,
+    http: Client,
+    lake: Lake,
+}
+
+fn demo_lake() -> Lake {
+    let lake = Lake::new();
+    lake.ok(&[
+        "demo",
+        "--orders",
+        "600",
+        "--skus",
+        "40",
+        "--days",
+        "20",
+        "--direct",
+        "--end-date",
+        "2026-11-20",
+    ]);
+    lake
+}
+
+fn start(lake: Lake) -> Server {
+    let mb = QUERY_MB.to_string();
+    let (proc, lines) = spawn(
+        &lake,
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--query-memory-mb",
+            &mb,
+            "--query-timeout-s",
+            "5",
+        ],
+        "listening on ",
+    );
+    let base = lines
+        .last()
+        .and_then(|l| l.strip_prefix("listening on "))
+        .expect("address")
+        .to_string();
+    Server {
+        proc,
+        base,
+        http: Client::new(),
+        lake,
+    }
+}
+
+fn token(lake: &Lake, role: &str, shops: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--role", role];
+    if let Some(s) = shops {
+        args.extend(["--shops", s]);
+    }
+    lake.ok(&args).trim().to_string()
+}
+
+fn add_user(lake: &Lake, name: &str, password: &str, shops: Option<&str>) {
+    let mut args = vec!["user", "add", name, "--role", "admin"];
+    if let Some(s) = shops {
+        args.extend(["--shops", s]);
+    }
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(lake.path())
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("password");
+    assert!(child.wait().expect("wait").success(), "user add {name}");
+}
+
+impl Server {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(60));
+        if !auth.is_empty() {
+            r = r.bearer_auth(auth);
+        }
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn sql(&self, auth: &str, sql: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/query",
+            auth,
+            Some(json!({"sql": sql})),
+        )
+        .await
+    }
+
+    /// How long `/healthz` takes to answer 200.
+    async fn healthz(&self) -> Duration {
+        let t = Instant::now();
+        let r = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(r.status(), StatusCode::OK);
+        t.elapsed()
+    }
+
+    fn alive(&mut self) -> bool {
+        self.proc.0.try_wait().expect("try_wait").is_none()
+    }
+
+    /// The process's peak resident memory, MiB.
+    fn peak_rss_mb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.proc.0.id()))
+            .expect("proc status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM");
+        kb / 1024
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_that_crashed_or_exhausted_the_server_is_refused_and_memory_stays_bounded() {
+    let mut s = start(demo_lake());
+    let admin = token(&s.lake, "admin", None);
+    let chain = |term: &str, op: &str, n: usize| vec![term; n].join(op);
+    let attacks = [
+        format!("SELECT {}", chain("1", " + ", 2_000)),
+        format!("SELECT {}", chain("'a'", " || ", 4_000)),
+        format!(
+            "SELECT count(*) FROM orders WHERE {}",
+            chain("order_id LIKE 'x%'", " OR ", 2_000)
+        ),
+        format!("SELECT {}", chain("1", " + ", 1_500)),
+        "SELECT length(repeat('x', 2147483647))".into(),
+        "SELECT sum(length(repeat(order_id, 100000))) FROM orders".into(),
+        "SELECT cardinality(range(1, 100000000))".into(),
+        "SELECT cardinality(generate_series(1, 100000000))".into(),
+        "SELECT length(lpad('x', 2000000000))".into(),
+        "SELECT max(length(rpad(order_id, 50000000))) FROM orders".into(),
+        "SELECT cardinality(array_repeat(order_id, 10000000)) FROM orders LIMIT 1".into(),
+    ];
+    for sql in &attacks {
+        let short: String = sql.chars().take(50).collect();
+        let t = Instant::now();
+        let (st, v) = s.sql(&admin, sql).await;
+        assert!(st.is_client_error(), "{short}: {st} {v}");
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{short} took {:?}",
+            t.elapsed()
+        );
+        assert!(s.alive(), "the server died on {short}");
+        let h = s.healthz().await;
+        assert!(
+            h < Duration::from_secs(1),
+            "healthz took {h:?} after {short}"
+        );
+    }
+    let peak = s.peak_rss_mb();
+    eprintln!("peak RSS after the SQL attacks: {peak} MiB");
+    assert!(
+        peak < QUERY_MB + MARGIN_MB,
+        "peak RSS {peak} MiB exceeds the query limit {QUERY_MB} MiB + margin {MARGIN_MB} MiB"
+    );
+    // Real questions still answer, and exact.
+    let (st, v) = s
+        .sql(
+            &admin,
+            "SELECT count(*) AS n, length(repeat('ab', 1000)) AS l FROM orders",
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["rows"][0]["n"], json!(600));
+    assert_eq!(v["rows"][0]["l"], json!(2000));
+    // CSV never hands a spreadsheet a formula.
+    let r = s
+        .http
+        .post(format!("{}/api/v1/query", s.base))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .header("accept", "text/csv")
+        .body(json!({"sql": "SELECT '=HYPERLINK(1)' AS a, '-2+3' AS b, '@x' AS c, 'plain' AS d, -5.25 AS e"}).to_string())
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.expect("text");
+    assert_eq!(
+        text.lines().nth(1),
+        Some("'=HYPERLINK(1),'-2+3,'@x,plain,-5.25"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_scoped_admin_stays_within_its_shops() {
+    let s = start(demo_lake());
+    let root = token(&s.lake, "admin", None);
+    let scoped = token(&s.lake, "admin", Some(SHOP_A));
+    add_user(&s.lake, "boss", "a-long-password-1", None);
+    let (_, me) = s.call(Method::GET, "/api/v1/me", &scoped, None).await;
+    let scoped_id = me["id"].as_str().expect("id").to_string();
+    // An unscoped admin's own entry in the audit log.
+    let (st, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            &root,
+            Some(json!({"name": "ops", "role": "finance"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+
+    for (body, want) in [
+        (
+            json!({"name": "all", "role": "admin"}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"name": "b", "role": "finance", "shops": [SHOP_B]}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"name": "ab", "role": "finance", "shops": [SHOP_A, SHOP_B]}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"name": "a", "role": "finance", "shops": [SHOP_A]}),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let (st, v) = s
+            .call(Method::POST, "/api/v1/tokens", &scoped, Some(body.clone()))
+            .await;
+        assert_eq!(st, want, "{body}: {v}");
+    }
+    for (body, want) in [
+        (
+            json!({"username": "wide", "password": "a-long-password-2", "role": "admin"}),
+            StatusCode::FORBIDDEN,
+        ),
+        // Taking over an unscoped user by saving it again with a known password.
+        (
+            json!({"username": "boss", "password": "a-long-password-3", "role": "admin", "shops": [SHOP_A]}),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            json!({"username": "shop-a", "password": "a-long-password-4", "role": "operator", "shops": [SHOP_A]}),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let (st, v) = s
+            .call(Method::POST, "/api/v1/users", &scoped, Some(body.clone()))
+            .await;
+        assert_eq!(st, want, "{body}: {v}");
+    }
+    // The unscoped user's password still works (checked via login).
+    let r = s
+        .http
+        .post(format!("{}/api/v1/login", s.base))
+        .header("content-type", "application/json")
+        .body(json!({"username": "boss", "password": "a-long-password-1"}).to_string())
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let (_, all) = s.call(Method::GET, "/api/v1/tokens", &root, None).await;
+    let (_, mine) = s.call(Method::GET, "/api/v1/tokens", &scoped, None).await;
+    let tokens = |v: &Value| v["tokens"].as_array().expect("tokens").clone();
+    assert!(tokens(&all).iter().any(|t| t["shops"].is_null()));
+    assert!(!tokens(&mine).is_empty());
+    for t in tokens(&mine) {
+        assert_eq!(
+            t["shops"],
+            json!([SHOP_A]),
+            "a scoped admin lists only its shops' tokens: {t}"
+        );
+    }
+    let wide = tokens(&all)
+        .into_iter()
+        .find(|t| t["shops"].is_null())
+        .expect("an unscoped token");
+    let path = format!("/api/v1/tokens/{}", wide["id"].as_str().expect("id"));
+    let (st, _) = s.call(Method::DELETE, &path, &scoped, None).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "a wider token is not revocable, as if missing"
+    );
+    let (st, _) = s.call(Method::GET, "/api/v1/me", &root, None).await;
+    assert_eq!(st, StatusCode::OK, "the unscoped admin's token still works");
+
+    let (st, v) = s
+        .call(Method::GET, "/api/v1/audit?limit=1000", &scoped, None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let entries = v["entries"].as_array().expect("entries");
+    assert!(!entries.is_empty(), "its own entries are there");
+    for e in entries {
+        let own = e["actor"] == json!(scoped_id);
+        assert!(
+            own || e["shop_id"] == json!(SHOP_A),
+            "another shop's or an unscoped entry: {e}"
+        );
+    }
+    let (_, v) = s
+        .call(Method::GET, "/api/v1/audit?limit=1000", &root, None)
+        .await;
+    assert!(
+        v["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["actor"] != json!(scoped_id) && e["shop_id"].is_null())
+    );
+}
+
+async fn login(s: &Server, user: &str, password: &str) -> (StatusCode, Option<String>) {
+    let r = s
+        .http
+        .post(format!("{}/api/v1/login", s.base))
+        .header("content-type", "application/json")
+        .body(json!({"username": user, "password": password}).to_string())
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("login");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string);
+    (r.status(), cookie)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_throttled_and_a_burst_does_not_stall_the_server() {
+    let s = start(Lake::new());
+    add_user(&s.lake, "eve", "a-long-password-1", None);
+    add_user(&s.lake, "boss", "the-right-password", None);
+    // A new password ends the sessions of the old one.
+    let (st, cookie) = login(&s, "eve", "a-long-password-1").await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let cookie = cookie.expect("session cookie");
+    let me = |c: String| {
+        s.http
+            .get(format!("{}/api/v1/me", s.base))
+            .header("cookie", c)
+            .send()
+    };
+    assert_eq!(
+        me(cookie.clone()).await.expect("me").status(),
+        StatusCode::OK
+    );
+    add_user(&s.lake, "eve", "a-new-long-password", None);
+    assert_eq!(
+        me(cookie).await.expect("me").status(),
+        StatusCode::UNAUTHORIZED,
+        "a session of the old password"
+    );
+
+    // Behind a TLS proxy the session cookie is Secure; every answer says nosniff.
+    let r = s
+        .http
+        .post(format!("{}/api/v1/login", s.base))
+        .header("content-type", "application/json")
+        .header("x-forwarded-proto", "https")
+        .body(json!({"username": "eve", "password": "a-new-long-password"}).to_string())
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let set = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+
+    // 40 wrong passwords at once, while /healthz is watched.
+    let watch = async {
+        let mut worst = Duration::ZERO;
+        for _ in 0..20 {
+            worst = worst.max(s.healthz().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        worst
+    };
+    let burst = futures::future::join_all((0..40).map(|i| {
+        login(
+            &s,
+            "boss",
+            if i % 2 == 0 { "wrong-one" } else { "wrong-two" },
+        )
+    }));
+    let (worst, answers) = tokio::join!(watch, burst);
+    assert!(
+        worst < Duration::from_secs(1),
+        "healthz took {worst:?} during the burst"
+    );
+    let throttled = answers
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|(st, _)| *st == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(throttled + refused, 40, "{answers:?}");
+    assert!(
+        refused <= 5,
+        "only the free attempts are checked: {refused}"
+    );
+    // The right password right after is refused too, and says when to come back.
+    let r = s
+        .http
+        .post(format!("{}/api/v1/login", s.base))
+        .header("content-type", "application/json")
+        .body(json!({"username": "boss", "password": "the-right-password"}).to_string())
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!(wait >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_half_sent_and_dribbling_connections_are_closed() {
+    let s = start(Lake::new());
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for i in 0..200 {
+        let mut c = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        match i % 4 {
+            0 => {}
+            1 => c
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .expect("partial"),
+            _ => c.write_all(b"G").await.expect("first byte"),
+        }
+        held.push((i, c));
+    }
+    // Dribble a byte a second to half of them, watching /healthz meanwhile.
+    let started = Instant::now();
+    let mut worst = Duration::ZERO;
+    while started.elapsed() < Duration::from_secs(13) {
+        for (i, c) in held.iter_mut() {
+            if *i % 4 >= 2 {
+                let _ = c.write_all(b"E").await;
+            }
+        }
+        worst = worst.max(s.healthz().await);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        worst < Duration::from_secs(1),
+        "healthz took {worst:?} while connections were held"
+    );
+    // Every held connection has been closed by the server.
+    for (i, mut c) in held {
+        let mut buf = [0u8; 1024];
+        let closed = match tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            Ok(Ok(_)) => {
+                // An error response first (e.g. 408), then the close.
+                matches!(
+                    tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf)).await,
+                    Ok(Ok(0)) | Ok(Err(_))
+                )
+            }
+            Err(_) => false,
+        };
+        assert!(closed, "connection {i} (kind {}) is still open", i % 4);
+    }
+    assert!(s.healthz().await < Duration::from_secs(1));
+}
