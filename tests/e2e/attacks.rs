@@ -10,7 +10,9 @@
 //!   is still refused) and a burst does not stall other requests; a new password ends the
 //!   sessions opened with the old one;
 //! - idle, half-sent and dribbling connections are closed after the header deadline;
-//! - CSV cells a spreadsheet would run as formulas are escaped.
+//! - CSV cells a spreadsheet would run as formulas are escaped;
+//! - a stored alert rule runs as the principal who stored it: a query its author may not run
+//!   is refused when stored, and once the author is revoked the rule no longer reads anything.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -550,4 +552,61 @@ async fn idle_half_sent_and_dribbling_connections_are_closed() {
         assert!(closed, "connection {i} (kind {}) is still open", i % 4);
     }
     assert!(s.healthz().await < Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_alert_rules_run_as_their_author() {
+    let lake = demo_lake();
+    // One channel nobody listens on: rules need a channel, this test needs no delivery.
+    lake.file(
+        "zhongtai.toml",
+        "[alerts.channels.mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nfrom = \"zt <a@example.com>\"\nto = [\"b@example.com\"]\n",
+    );
+    let integrator = token(&lake, "integrator", None);
+    let s = start(lake);
+    let (_, me) = s.call(Method::GET, "/api/v1/me", &integrator, None).await;
+    let id = me["id"]
+        .as_str()
+        .expect("id")
+        .trim_start_matches("token:")
+        .to_string();
+    let rule = |sql: &str| json!({"sql": sql, "op": ">", "threshold": "0", "channels": ["mail"]});
+    // Salaries are payroll data an integrator may not read: not as SQL, not as a rule.
+    let (st, _) = s.sql(&integrator, "SELECT count(*) FROM salaries").await;
+    assert!(st.is_client_error());
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            "/api/v1/alerts/rules/peek",
+            &integrator,
+            Some(rule(
+                "SELECT employee_name AS key, gross_amount AS value FROM salaries",
+            )),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("salaries"), "{v}");
+    // A rule over what it may read is stored, and finds keys.
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            "/api/v1/alerts/rules/big-orders",
+            &integrator,
+            Some(rule(
+                "SELECT order_id AS key, pay_amount AS value FROM orders WHERE pay_amount > 500",
+            )),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let run = s.lake.ok(&["jobs", "run", "alerts", "--inline"]);
+    assert!(!run.contains("revoked"), "{run}");
+    let r: Value = serde_json::from_str(run.trim()).unwrap_or(json!({}));
+    assert!(r.to_string().contains("keys"), "{run}");
+    // Its author revoked, the rule reads nothing and says why.
+    s.lake.ok(&["token", "revoke", &id]);
+    let run = s.lake.ok(&["jobs", "run", "alerts", "--inline"]);
+    assert!(
+        run.contains("big-orders") && run.contains("revoked or disabled"),
+        "{run}"
+    );
 }

@@ -86,7 +86,10 @@ async fn env(cfg: &Config) -> anyhow::Result<Env> {
     if let Some(store) = &store {
         let _ = secrets.reload(store).await;
     }
-    let env = rt::open(wh, &cfg.data_dir, &cfg.jobs, secrets.lookup())
+    let principals = store
+        .clone()
+        .map(|s| (s, crate::server::state::QueryLimits::default()));
+    let env = rt::open(wh, &cfg.data_dir, &cfg.jobs, secrets.lookup(), principals)
         .await
         .context("opening the job backend")?;
     Ok((env, secrets, store))

@@ -367,6 +367,24 @@ pub async fn put_rule(
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     rule.validate(&refs)
         .map_err(|e| ApiError::invalid("rule", e))?;
+    // The rule will run as its author: it must run as its author now.
+    let sql = match (&rule.builtin, &rule.sql) {
+        (Some(b), _) => pipelines::alerts::rules::builtin_sql(*b, rule.threshold.as_deref()),
+        (None, s) => s.clone(),
+    };
+    if let Some(sql) = sql {
+        require(&p, Perm::Query).map_err(|_| {
+            ApiError::Forbidden("a rule's query runs as its author, who may not run SQL".into())
+        })?;
+        super::query::run_limited(&st, &p, &sql)
+            .await
+            .map_err(|e| {
+                ApiError::invalid(
+                    "sql",
+                    format!("the rule's query fails as its author: {}", e.message()),
+                )
+            })?;
+    }
     let s = alert_store(&st);
     let text = serde_json::to_string(&rule).unwrap_or_default();
     s.put_rule(&name, &text, &p.id).await.map_err(backend)?;

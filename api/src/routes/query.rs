@@ -30,7 +30,7 @@ use warehouse::datafusion;
 use crate::auth::roles::Perm;
 use crate::auth::{Principal, require};
 use crate::server::error::ApiError;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, QueryLimits};
 
 /// Longest SQL text accepted.
 const MAX_SQL: usize = 64 * 1024;
@@ -129,19 +129,29 @@ pub fn guard(sql: &str) -> Result<(), ApiError> {
 
 /// The caller's session: memory-limited, with only their views of the lake.
 pub async fn session_for(st: &AppState, p: &Principal) -> Result<SessionContext, ApiError> {
+    scoped_session(&st.tables, &st.limits, p).await
+}
+
+/// A session for `p` over the tables of `tables`: the memory pool of `limits`, capped
+/// allocating functions, and only the views `p`'s role and shops allow.
+pub async fn scoped_session(
+    tables: &warehouse::TableCache,
+    limits: &QueryLimits,
+    p: &Principal,
+) -> Result<SessionContext, ApiError> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(2)
         .set_bool("datafusion.sql_parser.parse_float_as_decimal", true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true);
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(st.limits.memory_bytes, 1.0)
+        .with_memory_limit(limits.memory_bytes, 1.0)
         .build_arc()
         .map_err(|e| ApiError::internal("building a query runtime", e))?;
     let user = SessionContext::new_with_config_rt(config.clone(), Arc::clone(&runtime));
     warehouse::guard::cap_functions(&user);
     let base = SessionContext::new_with_config_rt(config, runtime);
-    st.tables
+    tables
         .register_all(&base)
         .await
         .map_err(|e| ApiError::internal("opening the lake tables", e))?;
@@ -166,9 +176,38 @@ pub async fn run_limited(
     .map_err(|_| ApiError::Limit("too many queries are running; try again shortly".into()))?
     .map_err(|e| ApiError::internal("waiting for a query slot", e))?;
     let ctx = session_for(st, p).await?;
+    run_in(ctx, sql, &st.limits).await
+}
+
+/// Runs `sql` as the principal `id` (`token:…`, `user:…`), for work a principal defined and
+/// the server runs later (stored alert rules): the same guard, session and limits as if that
+/// principal sent it now; refused when it has been revoked or disabled or may not query.
+pub async fn run_as(
+    store: &crate::store::Store,
+    tables: &warehouse::TableCache,
+    limits: &QueryLimits,
+    id: &str,
+    sql: &str,
+) -> Result<Vec<RecordBatch>, ApiError> {
+    let p = store
+        .principal_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden(format!("{id} was revoked or disabled")))?;
+    require(&p, Perm::Query)?;
+    guard(sql)?;
+    let ctx = scoped_session(tables, limits, &p).await?;
+    run_in(ctx, sql, limits).await
+}
+
+/// Plans and runs `sql` in `ctx` on the query runtime, within the time limit and row cap.
+async fn run_in(
+    ctx: SessionContext,
+    sql: &str,
+    limits: &QueryLimits,
+) -> Result<Vec<RecordBatch>, ApiError> {
     let sql = sql.to_string();
-    let max_rows = st.limits.max_rows;
-    let limit = st.limits.timeout;
+    let max_rows = limits.max_rows;
+    let limit = limits.timeout;
     let work = async move {
         let opts = SQLOptions::new()
             .with_allow_ddl(false)

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use pipelines::alerts::{AlertConfig, AlertRuntime};
 use pipelines::jobs::{
-    JobEnv, Queue, QueueTuning, RetryPolicy, ScheduleDef, Scheduler, SecretLookup, WorkerOptions,
-    run_worker,
+    JobEnv, Queue, QueueTuning, RetryPolicy, ScheduleDef, Scheduler, SecretLookup, SqlAs,
+    WorkerOptions, run_worker,
 };
 use warehouse::Warehouse;
 
+use crate::server::state::QueryLimits;
 use crate::store::Store;
 
 /// How this process takes part in running jobs.
@@ -110,6 +111,7 @@ pub async fn open(
     data_dir: &Path,
     setup: &JobsSetup,
     secrets: SecretLookup,
+    principals: Option<(Store, QueryLimits)>,
 ) -> Result<Arc<JobEnv>, JobsError> {
     for s in &setup.schedules {
         s.validate()
@@ -128,6 +130,7 @@ pub async fn open(
         None => None,
     };
     tracing::info!(backend = %pipelines::jobs::redact_url(&url), "job backend ready");
+    let sql_as = principals.map(|(store, limits)| sql_as(&wh, store, limits));
     Ok(Arc::new(JobEnv {
         wh,
         data_dir: data_dir.to_path_buf(),
@@ -137,7 +140,21 @@ pub async fn open(
         retry: setup.retry.clone(),
         lease_ttl: setup.lease_ttl,
         alerts,
+        sql_as,
     }))
+}
+
+/// Stored alert rules run as the principal who stored them (`routes::query::run_as`).
+fn sql_as(wh: &Warehouse, store: Store, limits: QueryLimits) -> SqlAs {
+    let tables = warehouse::TableCache::new(wh.clone(), std::time::Duration::from_secs(2));
+    Arc::new(move |by: String, sql: String| {
+        let (tables, store, limits) = (Arc::clone(&tables), store.clone(), limits.clone());
+        Box::pin(async move {
+            crate::routes::query::run_as(&store, &tables, &limits, &by, &sql)
+                .await
+                .map_err(|e| format!("as {by}: {}", e.message()))
+        })
+    })
 }
 
 /// Starts this process's workers and scheduler; they stop when `stop` turns true.

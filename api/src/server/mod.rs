@@ -113,7 +113,14 @@ pub async fn start(
     let journal = Journal::start(&store, Arc::clone(&pending), Arc::clone(&refs)).await?;
     let secrets = Arc::new(jobs::SecretCache::default());
     secrets.reload(&store).await?;
-    let job_env = jobs::open((*wh).clone(), &data_dir, &opts.jobs, secrets.lookup()).await?;
+    let job_env = jobs::open(
+        (*wh).clone(),
+        &data_dir,
+        &opts.jobs,
+        secrets.lookup(),
+        Some((store.clone(), opts.limits.clone())),
+    )
+    .await?;
     let st = AppState {
         wh: Arc::clone(&wh),
         tables: TableCache::new((*wh).clone(), TABLE_MAX_AGE),

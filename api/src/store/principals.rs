@@ -251,6 +251,33 @@ impl Store {
         Ok(Some(secret))
     }
 
+    /// The principal `id` names (`token:<id>`, `user:<name>`) while it is live: a token not
+    /// revoked, a user not disabled.
+    pub async fn principal_by_id(&self, id: &str) -> Result<Option<Principal>, StoreError> {
+        let row = if let Some(t) = id.strip_prefix("token:") {
+            sqlx::query("SELECT role, shops FROM tokens WHERE id = ? AND revoked_at IS NULL")
+                .bind(t)
+                .fetch_optional(&self.pool)
+                .await
+        } else if let Some(u) = id.strip_prefix("user:") {
+            sqlx::query("SELECT role, shops FROM users WHERE username = ? AND disabled = 0")
+                .bind(u)
+                .fetch_optional(&self.pool)
+                .await
+        } else {
+            return Ok(None);
+        }
+        .map_err(sql("reading a principal"))?;
+        Ok(row.and_then(|r| {
+            let role = Role::parse(r.get::<String, _>("role").as_str())?;
+            Some(Principal {
+                id: id.to_string(),
+                role,
+                shops: shops_parse(r.get("shops")),
+            })
+        }))
+    }
+
     /// The principal of a live session.
     pub async fn session_principal(&self, secret: &str) -> Result<Option<Principal>, StoreError> {
         let row = sqlx::query(

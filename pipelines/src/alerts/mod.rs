@@ -154,9 +154,12 @@ impl AlertRuntime {
     /// The config rules and the stored ones.
     pub async fn rules(&self, store: &AlertStore) -> Result<Vec<Rule>, JobError> {
         let mut all = self.cfg.rules.clone();
-        for text in store.stored_rules().await? {
+        for (text, by) in store.stored_rules().await? {
             match serde_json::from_str::<Rule>(&text) {
-                Ok(r) if !all.iter().any(|x| x.name == r.name) => all.push(r),
+                Ok(mut r) if !all.iter().any(|x| x.name == r.name) => {
+                    r.defined_by = Some(by);
+                    all.push(r);
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "skipping an unreadable stored alert rule"),
             }
@@ -200,11 +203,22 @@ impl AlertRuntime {
             (None, Some(s)) => s.clone(),
             (None, None) => return Err("no query".into()),
         };
-        let batches = env
-            .wh
-            .query_readonly(&sql, &HashMap::new())
-            .await
-            .map_err(|e| e.to_string())?;
+        let batches = match &rule.defined_by {
+            // A stored rule reads only what its author may read.
+            Some(by) => match &env.sql_as {
+                Some(run) => run(by.clone(), sql).await?,
+                None => {
+                    return Err(format!(
+                        "stored rule by {by} cannot run: this process has no principals' sessions"
+                    ));
+                }
+            },
+            None => env
+                .wh
+                .query_readonly(&sql, &HashMap::new())
+                .await
+                .map_err(|e| e.to_string())?,
+        };
         let mut out = HashMap::new();
         for b in &batches {
             let col = |name: &str| -> Result<Option<Vec<Option<String>>>, String> {

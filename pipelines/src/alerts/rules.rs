@@ -98,6 +98,11 @@ pub struct Rule {
     /// Remind every this many minutes while still firing; 0 = once.
     #[serde(default)]
     pub repeat_minutes: u32,
+    /// Who stored the rule through the API (`token:…`, `user:…`): its query runs as that
+    /// principal, within its role and shops. `None` for rules of the config file, which only
+    /// whoever runs the server writes.
+    #[serde(skip)]
+    pub defined_by: Option<String>,
 }
 
 fn default_op() -> Op {

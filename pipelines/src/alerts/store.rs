@@ -295,13 +295,13 @@ impl AlertStore {
             .collect())
     }
 
-    /// Rules stored through the API (as JSON).
-    pub async fn stored_rules(&self) -> Result<Vec<String>, StateError> {
-        let rows = sqlx::query("SELECT rule FROM zt_alert_rules ORDER BY name")
+    /// Rules stored through the API: `(rule as JSON, the principal who stored it)`.
+    pub async fn stored_rules(&self) -> Result<Vec<(String, String)>, StateError> {
+        let rows = sqlx::query("SELECT rule, created_by FROM zt_alert_rules ORDER BY name")
             .fetch_all(&self.pool)
             .await
             .map_err(sql("reading stored alert rules"))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Adds or replaces a stored rule.

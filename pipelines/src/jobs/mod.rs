@@ -23,7 +23,7 @@ mod tests;
 mod worker;
 
 pub use queue::{QUEUE, Queue, QueueTuning, redact_url};
-pub use runner::{JobEnv, Output, RetryPolicy, SecretLookup, execute, run_attempt};
+pub use runner::{JobEnv, Output, RetryPolicy, SecretLookup, SqlAs, execute, run_attempt};
 pub use schedule::{ScheduleDef, Scheduler, parse_cron};
 pub use spec::{JobArgs, JobSpec, Trigger, new_run_id};
 pub use state::{FINAL, JobState, Lease, RunRecord, StateError, now_ms};
@@ -99,5 +99,6 @@ pub(crate) async fn test_env_with(
         retry,
         lease_ttl: std::time::Duration::from_secs(3),
         alerts: None,
+        sql_as: None,
     }
 }

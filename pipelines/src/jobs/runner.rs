@@ -17,6 +17,20 @@ use super::state::{JobState, Lease, now_ms};
 /// Looks up a secret by its environment name (the API's secret store, then the process env).
 pub type SecretLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
+/// Runs read-only SQL as a principal (by its id, `token:…` / `user:…`), within that
+/// principal's role and shops and under the query limits; `Err` says why not (a revoked
+/// token, a table it may not read, a limit).
+pub type SqlAs = Arc<
+    dyn Fn(
+            String,
+            String,
+        ) -> futures::future::BoxFuture<
+            'static,
+            std::result::Result<Vec<arrow::record_batch::RecordBatch>, String>,
+        > + Send
+        + Sync,
+>;
+
 /// When and how often failed attempts are tried again.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -63,6 +77,8 @@ pub struct JobEnv {
     pub lease_ttl: Duration,
     /// Alert evaluation (rules, channels); `None` when no rules are configured.
     pub alerts: Option<Arc<crate::alerts::AlertRuntime>>,
+    /// How stored rules run as the principal who defined them (set by the API's process).
+    pub sql_as: Option<SqlAs>,
 }
 
 impl std::fmt::Debug for JobEnv {
