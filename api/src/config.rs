@@ -36,6 +36,17 @@ struct FileConfig {
     alerts: Option<pipelines::alerts::AlertConfig>,
     #[serde(default)]
     branding: FileBranding,
+    #[serde(default)]
+    connectors: FileConnectors,
+}
+
+/// `[connectors]`: what connector documents may reference.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConnectors {
+    /// Environment variables a connector's secrets may be read from: exact names or prefixes
+    /// ending in `*` (default `JST_*`, `TOP_*`, `ZHONGTAI_SECRET_*`).
+    secret_env: Option<Vec<String>>,
 }
 
 /// `[branding]`: how the UI and every report present the company.
@@ -89,6 +100,9 @@ pub struct Config {
     pub jobs: crate::server::jobs::JobsSetup,
     /// Company name, logo and colours (`[branding]`, `$ZHONGTAI_COMPANY`).
     pub branding: dashboards::Branding,
+    /// Which environment variables connector secrets may come from (`[connectors]
+    /// secret_env`, `$ZHONGTAI_SECRET_ENV` as a comma-separated list).
+    pub secret_policy: pipelines::registry::SecretPolicy,
 }
 
 impl fmt::Debug for Config {
@@ -104,6 +118,7 @@ impl fmt::Debug for Config {
             .field("jobs_workers", &self.jobs.workers)
             .field("alerts", &self.jobs.alerts)
             .field("branding", &self.branding)
+            .field("secret_env", &self.secret_policy.patterns())
             .finish()
     }
 }
@@ -180,6 +195,13 @@ impl Config {
             }
         }
         let branding = branding(file.branding, path.as_deref(), &env)?;
+        let secret_policy = match env("ZHONGTAI_SECRET_ENV")
+            .map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .or(file.connectors.secret_env)
+        {
+            Some(list) => pipelines::registry::SecretPolicy::new(list),
+            None => pipelines::registry::SecretPolicy::default(),
+        };
         let j = file.jobs;
         let mut jobs = crate::server::jobs::JobsSetup {
             url: env("ZHONGTAI_JOBS_URL").or(j.url),
@@ -217,6 +239,7 @@ impl Config {
             file: path,
             jobs,
             branding,
+            secret_policy,
         })
     }
 }

@@ -11,6 +11,9 @@
 //!   sessions opened with the old one;
 //! - idle, half-sent and dribbling connections are closed after the header deadline;
 //! - CSV cells a spreadsheet would run as formulas are escaped;
+//! - connector secrets stay with their connector: a document naming a variable outside the
+//!   allowlist is refused, another connector's stored secret never reaches a second one's
+//!   listener, and a scoped integrator cannot schedule syncs through a document;
 //! - a stored alert rule runs as the principal who stored it: a query its author may not run
 //!   is refused when stored, and once the author is revoked the rule no longer reads anything.
 
@@ -609,4 +612,136 @@ async fn stored_alert_rules_run_as_their_author() {
         run.contains("big-orders") && run.contains("revoked or disabled"),
         "{run}"
     );
+}
+
+/// A listener that records what reaches it and answers `{}`.
+async fn recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = format!("http://{}", l.local_addr().expect("addr"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = std::sync::Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = l.accept().await {
+            let mut buf = [0u8; 8192];
+            let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            keep.lock().expect("lock").extend_from_slice(&buf[..n]);
+            let _ = c
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}")
+                .await;
+        }
+    });
+    (addr, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_secrets_stay_with_their_connector_and_the_allowlist() {
+    let s = start(Lake::new());
+    let integrator = token(&s.lake, "integrator", None);
+    let scoped = token(&s.lake, "integrator", Some(SHOP_A));
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/connectors/minishop.toml"),
+    )
+    .expect("example");
+    let register = |doc: String, who: &str| {
+        let who = who.to_string();
+        let s = &s;
+        async move {
+            s.call(
+                Method::POST,
+                "/api/v1/connectors",
+                &who,
+                Some(json!({"document": doc})),
+            )
+            .await
+        }
+    };
+    // A schedule starts syncs across shops: not for a scoped integrator.
+    let (st, v) = register(example.clone(), &scoped).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    let (st, v) = register(example.clone(), &integrator).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            "/api/v1/connectors/minishop/secrets",
+            &integrator,
+            Some(json!({"ZHONGTAI_SECRET_MINISHOP": "secret-of-minishop"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+
+    // A second connector naming the same variable, pointed at the attacker's listener, with a
+    // signer that sends the secret as it is.
+    let (listener, seen) = recorder().await;
+    let start_signer = example.find("[signer]").expect("signer");
+    let end_signer = start_signer + example[start_signer..].find("\n\n").expect("end");
+    let evil = format!(
+        "{}[signer]\nkind = \"bearer\"\nsecret = \"api_secret\"{}",
+        &example[..start_signer],
+        &example[end_signer..]
+    )
+    .replace("name = \"minishop\"", "name = \"evil\"")
+    .replace("schedule = \"*/15 * * * *\"\n", "")
+    .replace("http://127.0.0.1:7302", &listener);
+    let (st, v) = register(evil.clone(), &integrator).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/api/v1/connectors/evil/test",
+            &integrator,
+            None,
+        )
+        .await;
+    let got = String::from_utf8_lossy(&seen.lock().expect("lock")).to_string();
+    assert!(
+        !got.contains("secret-of-minishop"),
+        "another connector's secret leaked: {got}"
+    );
+    assert!(
+        st.is_client_error() || v.to_string().contains("not set"),
+        "{st} {v}"
+    );
+
+    // Any other variable of the server: refused at registration, named.
+    for var in ["HOME", "PATH", "ZHONGTAI_JOBS_URL"] {
+        let doc = evil
+            .replace("name = \"evil\"", "name = \"evil2\"")
+            .replace("ZHONGTAI_SECRET_MINISHOP", var);
+        let (st, v) = register(doc, &integrator).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{var}: {v}");
+        assert!(v.to_string().contains(var), "{v}");
+    }
+    let (st, _) = s
+        .call(
+            Method::PUT,
+            "/api/v1/connectors/evil/secrets",
+            &integrator,
+            Some(json!({"HOME": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    // Listings say set / not set per connector, never the value.
+    let (_, v) = s
+        .call(Method::GET, "/api/v1/connectors", &integrator, None)
+        .await;
+    let text = v.to_string();
+    assert!(!text.contains("secret-of-minishop"));
+    let set = |name: &str| {
+        v["connectors"]
+            .as_array()
+            .expect("connectors")
+            .iter()
+            .find(|c| c["name"] == json!(name))
+            .map(|c| c["secrets_set"]["api_secret"].clone())
+    };
+    assert_eq!(set("minishop"), Some(json!(true)), "{v}");
+    assert_eq!(set("evil"), Some(json!(false)), "{v}");
 }

@@ -121,7 +121,7 @@ fn worker(lake: &Lake, config: &str) -> (Proc, u32) {
             "2",
             "--no-scheduler",
         ])
-        .env("MINISHOP_SECRET", "minishop-demo-secret")
+        .env("ZHONGTAI_SECRET_MINISHOP", "minishop-demo-secret")
         .env_remove("ZHONGTAI_JOBS_URL")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -167,8 +167,10 @@ fn worker_pid(r: &Value) -> Option<u32> {
 fn workers_share_postgres_split_the_runs_and_a_killed_workers_sync_completes_once() {
     let pg = Pg::start();
     let mut lake = Lake::new();
-    lake.env
-        .push(("MINISHOP_SECRET".into(), "minishop-demo-secret".into()));
+    lake.env.push((
+        "ZHONGTAI_SECRET_MINISHOP".into(),
+        "minishop-demo-secret".into(),
+    ));
     let config = lake
         .file(
             "zhongtai.toml",

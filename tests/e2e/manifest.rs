@@ -30,8 +30,10 @@ fn start() -> NaiveDate {
 #[test]
 fn the_example_manifest_syncs_the_third_platform_exactly() {
     let mut lake = Lake::new();
-    lake.env
-        .push(("MINISHOP_SECRET".into(), "minishop-demo-secret".into()));
+    lake.env.push((
+        "ZHONGTAI_SECRET_MINISHOP".into(),
+        "minishop-demo-secret".into(),
+    ));
     let mut child = Command::new(BIN)
         .args([
             "simulate",

@@ -16,9 +16,9 @@ use crate::config::{Config, env_var};
 pub async fn run(cfg: &Config, cmd: &ConnectorCommand) -> anyhow::Result<()> {
     let reg = Registry::new(&cfg.data_dir);
     match cmd {
-        ConnectorCommand::Add { file, replace } => add(&reg, file, *replace),
+        ConnectorCommand::Add { file, replace } => add(cfg, &reg, file, *replace),
         ConnectorCommand::List => list(cfg, &reg).await,
-        ConnectorCommand::Test { name } => test(&reg, name).await,
+        ConnectorCommand::Test { name } => test(cfg, &reg, name).await,
         ConnectorCommand::Sync(args) => sync(cfg, &reg, args).await,
         ConnectorCommand::Remove { name } => {
             reg.remove(name)?;
@@ -28,10 +28,11 @@ pub async fn run(cfg: &Config, cmd: &ConnectorCommand) -> anyhow::Result<()> {
     }
 }
 
-fn add(reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
+fn add(cfg: &Config, reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let doc = ConnectorDoc::parse(&text, &file.display().to_string())?;
+    cfg.secret_policy.check(&doc).map_err(anyhow::Error::msg)?;
     reg.add(&doc, replace)?;
     let missing: Vec<String> = doc
         .secrets
@@ -54,12 +55,16 @@ fn add(reg: &Registry, file: &std::path::Path, replace: bool) -> anyhow::Result<
     Ok(())
 }
 
+/// The streams of `doc`, reading secrets from this process's environment within the policy.
 fn build(
+    policy: &registry::SecretPolicy,
     reg: &Registry,
     doc: &ConnectorDoc,
     only: &[String],
 ) -> anyhow::Result<Vec<Arc<dyn Stream>>> {
-    Ok(registry::build(doc, &env_var, reg.tokens(&doc.name), only)?)
+    policy.check(doc).map_err(anyhow::Error::msg)?;
+    let env = |k: &str| if policy.allows(k) { env_var(k) } else { None };
+    Ok(registry::build(doc, &env, reg.tokens(&doc.name), only)?)
 }
 
 async fn list(cfg: &Config, reg: &Registry) -> anyhow::Result<()> {
@@ -80,7 +85,7 @@ async fn list(cfg: &Config, reg: &Registry) -> anyhow::Result<()> {
                 .map(|d| format!("  ({d})"))
                 .unwrap_or_default()
         );
-        match build(reg, &doc, &[]) {
+        match build(&cfg.secret_policy, reg, &doc, &[]) {
             Ok(streams) => {
                 for s in streams {
                     let c = cursor(&wh, &doc.name, s.as_ref()).await?;
@@ -113,9 +118,9 @@ impl Whole for NaiveDateTime {
     }
 }
 
-async fn test(reg: &Registry, name: &str) -> anyhow::Result<()> {
+async fn test(cfg: &Config, reg: &Registry, name: &str) -> anyhow::Result<()> {
     let doc = reg.get(name)?;
-    let streams = build(reg, &doc, &[])?;
+    let streams = build(&cfg.secret_policy, reg, &doc, &[])?;
     let to = shanghai_now();
     let from = to - chrono::Duration::hours(1);
     let mut failed = 0;
@@ -151,7 +156,7 @@ fn parse_time(text: &str, what: &str) -> anyhow::Result<NaiveDateTime> {
 async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<()> {
     let doc = reg.get(&args.name)?;
     let _lock = reg.lock(&doc.name)?;
-    let streams = build(reg, &doc, &args.streams)?;
+    let streams = build(&cfg.secret_policy, reg, &doc, &args.streams)?;
     let wh = super::open(cfg).await?;
     let to = match &args.to {
         Some(t) => parse_time(t, "to")?,

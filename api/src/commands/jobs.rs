@@ -80,7 +80,7 @@ type Env = (
 
 async fn env(cfg: &Config) -> anyhow::Result<Env> {
     let wh = super::open(cfg).await?;
-    let secrets = Arc::new(SecretCache::default());
+    let secrets = Arc::new(SecretCache::new(cfg.secret_policy.clone()));
     // Secrets set through the API live in api.db beside the lake; a worker elsewhere uses env.
     let store = Store::open(&cfg.data_dir.join("api.db")).await.ok();
     if let Some(store) = &store {

@@ -40,6 +40,7 @@ pub async fn serve(cfg: &Config, a: &ServeArgs) -> anyhow::Result<()> {
         flush_every: Duration::from_millis(a.flush_ms.max(50)),
         jobs: cfg.jobs.clone(),
         branding: cfg.branding.clone(),
+        secret_policy: cfg.secret_policy.clone(),
         ..ServeOptions::default()
     };
     if let Some(w) = a.workers {

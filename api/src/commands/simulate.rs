@@ -108,7 +108,7 @@ async fn minishop(args: &SimulateArgs) -> anyhow::Result<()> {
     }
     println!("# MiniShop simulator: {n} orders from {start} over {days} days");
     println!("# credentials (simulator only):");
-    println!("export MINISHOP_SECRET={secret}");
+    println!("export ZHONGTAI_SECRET_MINISHOP={secret}");
     println!("listening on {}", sim.base_url());
     use std::io::Write;
     let _ = std::io::stdout().flush();

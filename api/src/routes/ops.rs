@@ -1,8 +1,11 @@
 //! Connectors over HTTP, plus health, Prometheus metrics and the journal flush.
 //!
 //! Connector secrets are write-only: `PUT /connectors/{name}/secrets` stores values for the
-//! env names a document references (in the API's SQLite file, mode 0600); no endpoint ever
-//! returns them, and listings show only whether each secret is set.
+//! env names a document references (in the API's SQLite file, mode 0600), bound to that
+//! connector; no endpoint ever returns them, and listings show only whether each secret is
+//! set. A document may reference only the variables the secret policy allows
+//! (`pipelines::registry::SecretPolicy`), so no connector can read another's secret or any other
+//! variable of the server.
 
 use std::collections::HashMap;
 
@@ -21,12 +24,9 @@ use crate::auth::{Principal, require};
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
-async fn secrets(st: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    Ok(st.store.connector_secrets().await?)
-}
-
-fn resolver(stored: HashMap<String, String>) -> impl Fn(&str) -> Option<String> {
-    move |k: &str| stored.get(k).cloned().or_else(|| crate::config::env_var(k))
+/// Connector `name`'s secrets: its stored values, else allowed variables.
+fn resolver<'a>(st: &'a AppState, name: &'a str) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k: &str| st.secrets.get(name, k)
 }
 
 fn reg(st: &AppState) -> Registry {
@@ -40,7 +40,6 @@ pub async fn list(
     Extension(p): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
     require(&p, Perm::ConnectorsRead)?;
-    let stored = secrets(&st).await?;
     let docs = reg(&st)
         .list()
         .map_err(|e| ApiError::internal("listing connectors", e))?;
@@ -50,12 +49,7 @@ pub async fn list(
             let sec: HashMap<&String, bool> = d
                 .secrets
                 .iter()
-                .map(|(k, r)| {
-                    (
-                        k,
-                        stored.contains_key(&r.env) || crate::config::env_var(&r.env).is_some(),
-                    )
-                })
+                .map(|(k, r)| (k, st.secrets.get(&d.name, &r.env).is_some()))
                 .collect();
             json!({
                 "name": d.name, "kind": d.kind.as_str(), "description": d.description,
@@ -91,6 +85,16 @@ pub async fn register(
     let doc = ConnectorDoc::parse(&r.document, "request")
         .map_err(|e| ApiError::invalid("document", e.to_string()))?;
     registry::validate(&doc).map_err(|e| ApiError::invalid("document", e.to_string()))?;
+    st.secrets
+        .policy()
+        .check(&doc)
+        .map_err(|e| ApiError::invalid("document", e))?;
+    if doc.schedule.is_some() && p.shops.is_some() {
+        // A schedule starts syncs, which act on every shop: the same rule as `POST /jobs`.
+        return Err(ApiError::Forbidden(
+            "a connector's `schedule` starts syncs, which act on every shop; a shop-scoped caller cannot set one".into(),
+        ));
+    }
     reg(&st)
         .add(&doc, r.replace)
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
@@ -140,17 +144,16 @@ pub async fn put_secrets(
                 format!("connector {name} references no secret ${k}"),
             ));
         }
+        if !st.secrets.policy().allows(k) {
+            return Err(ApiError::invalid(
+                k,
+                format!("${k} is not an allowed secret variable"),
+            ));
+        }
         let Some(s) = val.as_str().filter(|s| !s.is_empty() && s.len() <= 4096) else {
             return Err(ApiError::invalid(k, "must be text of 1 to 4096 characters"));
         };
-        sqlx::query("INSERT INTO connector_secrets (env, value, set_by, set_at) VALUES (?, ?, ?, ?) ON CONFLICT (env) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at")
-            .bind(k)
-            .bind(s)
-            .bind(&p.id)
-            .bind(crate::store::now_text())
-            .execute(&st.store.pool)
-            .await
-            .map_err(|e| ApiError::internal("storing a secret", e))?;
+        st.store.put_connector_secret(&name, k, s, &p.id).await?;
     }
     // Syncs run by this process's workers see the new values at once.
     st.secrets
@@ -182,7 +185,11 @@ pub async fn test(
     let doc = r
         .get(&name)
         .map_err(|e| ApiError::NotFound(e.to_string()))?;
-    let env = resolver(secrets(&st).await?);
+    st.secrets
+        .policy()
+        .check(&doc)
+        .map_err(|e| ApiError::invalid("connector", e))?;
+    let env = resolver(&st, &doc.name);
     let streams = registry::build(&doc, &env, r.tokens(&doc.name), &[])
         .map_err(|e| ApiError::invalid("connector", e.to_string()))?;
     let to = shanghai_now();

@@ -12,6 +12,7 @@ use pipelines::jobs::{
     JobEnv, Queue, QueueTuning, RetryPolicy, ScheduleDef, Scheduler, SecretLookup, SqlAs,
     WorkerOptions, run_worker,
 };
+use pipelines::registry::SecretPolicy;
 use warehouse::Warehouse;
 
 use crate::server::state::QueryLimits;
@@ -57,11 +58,18 @@ impl JobsSetup {
     }
 }
 
-/// Connector secrets set through the API (kept in `api.db`), in memory for the job runner;
-/// values fall back to the process environment.
-#[derive(Default)]
+/// Connector secrets set through the API, bound to the connector they were stored for, and
+/// the policy of which environment variables a connector may read. A connector's secret is its
+/// stored value, else its variable — only when the policy allows that variable.
 pub struct SecretCache {
-    values: RwLock<HashMap<String, String>>,
+    values: RwLock<crate::store::SecretValues>,
+    policy: SecretPolicy,
+}
+
+impl Default for SecretCache {
+    fn default() -> Self {
+        Self::new(SecretPolicy::default())
+    }
 }
 
 impl std::fmt::Debug for SecretCache {
@@ -72,6 +80,18 @@ impl std::fmt::Debug for SecretCache {
 }
 
 impl SecretCache {
+    pub fn new(policy: SecretPolicy) -> Self {
+        Self {
+            values: RwLock::new(HashMap::new()),
+            policy,
+        }
+    }
+
+    /// The policy secrets are read under.
+    pub fn policy(&self) -> &SecretPolicy {
+        &self.policy
+    }
+
     /// Re-reads the stored secrets.
     pub async fn reload(&self, store: &Store) -> Result<(), crate::store::StoreError> {
         let fresh = store.connector_secrets().await?;
@@ -81,16 +101,22 @@ impl SecretCache {
         Ok(())
     }
 
+    /// Secret `env` of `connector`.
+    pub fn get(&self, connector: &str, env: &str) -> Option<String> {
+        if !self.policy.allows(env) {
+            return None;
+        }
+        self.values
+            .read()
+            .ok()
+            .and_then(|v| v.get(&(connector.to_string(), env.to_string())).cloned())
+            .or_else(|| crate::config::env_var(env))
+    }
+
     /// A lookup for the job runner.
     pub fn lookup(self: &Arc<Self>) -> SecretLookup {
         let me = Arc::clone(self);
-        Arc::new(move |k: &str| {
-            me.values
-                .read()
-                .ok()
-                .and_then(|v| v.get(k).cloned())
-                .or_else(|| crate::config::env_var(k))
-        })
+        Arc::new(move |connector: &str, k: &str| me.get(connector, k))
     }
 }
 
@@ -121,9 +147,9 @@ pub async fn open(
     let (queue, state) = Queue::connect(&url, &setup.tuning).await?;
     let alerts = match &setup.alerts {
         Some(cfg) => {
-            let lookup = Arc::clone(&secrets);
+            // Channel settings come from the config file, which only the server's owner writes.
             Some(Arc::new(
-                AlertRuntime::new(cfg.clone(), &move |k: &str| lookup(k))
+                AlertRuntime::new(cfg.clone(), &crate::config::env_var)
                     .map_err(JobsError::Alerts)?,
             ))
         }

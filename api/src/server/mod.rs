@@ -42,6 +42,8 @@ pub struct ServeOptions {
     pub branding: dashboards::Branding,
     /// Connection cap and timeouts.
     pub conn: conn::ConnLimits,
+    /// Which environment variables connector secrets may come from.
+    pub secret_policy: pipelines::registry::SecretPolicy,
 }
 
 impl Default for ServeOptions {
@@ -53,6 +55,7 @@ impl Default for ServeOptions {
             jobs: jobs::JobsSetup::default(),
             branding: dashboards::Branding::default(),
             conn: conn::ConnLimits::default(),
+            secret_policy: pipelines::registry::SecretPolicy::default(),
         }
     }
 }
@@ -111,7 +114,17 @@ pub async fn start(
     );
     refs.refresh(&wh).await?;
     let journal = Journal::start(&store, Arc::clone(&pending), Arc::clone(&refs)).await?;
-    let secrets = Arc::new(jobs::SecretCache::default());
+    let secrets = Arc::new(jobs::SecretCache::new(opts.secret_policy.clone()));
+    let docs = pipelines::registry::Registry::new(&data_dir)
+        .list()
+        .unwrap_or_default();
+    let bound = store.bind_legacy_secrets(&docs).await?;
+    if bound > 0 {
+        tracing::info!(
+            secrets = bound,
+            "bound stored connector secrets to their connectors"
+        );
+    }
     secrets.reload(&store).await?;
     let job_env = jobs::open(
         (*wh).clone(),

@@ -33,6 +33,9 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// Stored connector secrets by `(connector, env name)`.
+pub type SecretValues = std::collections::HashMap<(String, String), String>;
+
 pub(crate) fn sql(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Sql { op, source }
 }
@@ -40,6 +43,8 @@ pub(crate) fn sql(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS connector_secrets (env TEXT PRIMARY KEY, value TEXT NOT NULL,
         set_by TEXT NOT NULL, set_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS connector_secret_values (connector TEXT NOT NULL, env TEXT NOT NULL,
+        value TEXT NOT NULL, set_by TEXT NOT NULL, set_at TEXT NOT NULL, PRIMARY KEY (connector, env))",
     "CREATE TABLE IF NOT EXISTS tokens (
         id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
         shops TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)",
@@ -111,19 +116,70 @@ impl Store {
         Ok(Store { pool, options })
     }
 
-    /// Connector secrets set through the API: env name → value (never returned by any route).
-    pub async fn connector_secrets(
-        &self,
-    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    /// Connector secrets set through the API: `(connector, env name)` → value. A value is
+    /// usable only by the connector it was stored for; no route ever returns one.
+    pub async fn connector_secrets(&self) -> Result<SecretValues, StoreError> {
         use sqlx::Row as _;
-        let rows = sqlx::query("SELECT env, value FROM connector_secrets")
+        let rows = sqlx::query("SELECT connector, env, value FROM connector_secret_values")
             .fetch_all(&self.pool)
             .await
             .map_err(sql("reading connector secrets"))?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.get("env"), r.get("value")))
+            .map(|r| ((r.get("connector"), r.get("env")), r.get("value")))
             .collect())
+    }
+
+    /// Stores `value` as secret `env` of `connector`.
+    pub async fn put_connector_secret(
+        &self,
+        connector: &str,
+        env: &str,
+        value: &str,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO connector_secret_values (connector, env, value, set_by, set_at) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT (connector, env) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at")
+            .bind(connector)
+            .bind(env)
+            .bind(value)
+            .bind(by)
+            .bind(now_text())
+            .execute(&self.pool)
+            .await
+            .map_err(sql("storing a connector secret"))?;
+        Ok(())
+    }
+
+    /// Moves secrets stored before they were bound to a connector (keyed by env name alone)
+    /// to each connector in `docs` that references that name, then forgets them.
+    pub async fn bind_legacy_secrets(
+        &self,
+        docs: &[pipelines::registry::ConnectorDoc],
+    ) -> Result<usize, StoreError> {
+        use sqlx::Row as _;
+        let rows = sqlx::query("SELECT env, value, set_by FROM connector_secrets")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql("reading legacy connector secrets"))?;
+        let mut moved = 0;
+        for r in &rows {
+            let (env, value, by): (String, String, String) =
+                (r.get("env"), r.get("value"), r.get("set_by"));
+            for d in docs
+                .iter()
+                .filter(|d| d.secrets.values().any(|s| s.env == env))
+            {
+                self.put_connector_secret(&d.name, &env, &value, &by)
+                    .await?;
+                moved += 1;
+            }
+        }
+        sqlx::query("DELETE FROM connector_secrets")
+            .execute(&self.pool)
+            .await
+            .map_err(sql("forgetting legacy connector secrets"))?;
+        Ok(moved)
     }
 
     /// A dedicated connection (the journal writer's).

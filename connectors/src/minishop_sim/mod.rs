@@ -38,7 +38,7 @@ pub use world::{MiniShopWorld, MsItem, MsOrder, MsStatus, generate};
 
 /// The simulator's default app key (sent as `X-App-Key`).
 pub const DEFAULT_APP_KEY: &str = "minishop-demo-key";
-/// The simulator's default app secret (the HMAC key; `MINISHOP_SECRET` in the example).
+/// The simulator's default app secret (the HMAC key; `ZHONGTAI_SECRET_MINISHOP` in the example).
 pub const DEFAULT_APP_SECRET: &str = "minishop-demo-secret";
 
 /// Backend rules. [`MsConfig::default`] is the documented behaviour.

@@ -92,8 +92,8 @@ pub(crate) async fn test_env_with(
         data_dir: dir.to_path_buf(),
         queue,
         state,
-        secrets: std::sync::Arc::new(|k: &str| {
-            (k == "MINISHOP_SECRET")
+        secrets: std::sync::Arc::new(|_connector: &str, k: &str| {
+            (k == "ZHONGTAI_SECRET_MINISHOP")
                 .then(|| connectors::minishop_sim::DEFAULT_APP_SECRET.to_string())
         }),
         retry,

@@ -15,7 +15,9 @@ use super::spec::{JobArgs, JobSpec, Trigger};
 use super::state::{JobState, Lease, now_ms};
 
 /// Looks up a secret by its environment name (the API's secret store, then the process env).
-pub type SecretLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// A connector's secret by `(connector, environment variable)`: values stored for that
+/// connector, else the variable, within the secret policy.
+pub type SecretLookup = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
 
 /// Runs read-only SQL as a principal (by its id, `token:…` / `user:…`), within that
 /// principal's role and shops and under the query limits; `Err` says why not (a revoked
@@ -335,7 +337,13 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
     // Also excludes a `zhongtai sync` started by hand on this machine.
     let _lock = reg.lock(&doc.name)?;
     let lookup = Arc::clone(&env.secrets);
-    let streams = registry::build(&doc, &move |k: &str| lookup(k), reg.tokens(&doc.name), &[])?;
+    let connector = doc.name.clone();
+    let streams = registry::build(
+        &doc,
+        &move |k: &str| lookup(&connector, k),
+        reg.tokens(&doc.name),
+        &[],
+    )?;
     let to = chrono::Utc::now()
         .with_timezone(&vocab::BUSINESS_TZ)
         .naive_local();

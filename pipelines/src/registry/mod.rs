@@ -3,10 +3,12 @@
 //!
 //! - `doc.rs`: parsing and checking a connector document (common keys vs kind keys, secret
 //!   references, no plain secrets).
+//! - `policy.rs`: the allowlist of environment variables a document may read secrets from.
 //! - `store.rs`: the registry folder, per-connector sync locks.
 //! - `tokens.rs`: the token store for credentials the platform rotates.
 
 mod doc;
+mod policy;
 mod store;
 mod tokens;
 
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use connectors::stream::{Secrets, Stream, TokenSink};
 
 pub use doc::{ConnectorDoc, Kind, SecretRef};
+pub use policy::{DEFAULT_SECRET_ENV, SecretPolicy};
 pub use store::{Registry, SyncLock};
 pub use tokens::TokenStore;
 

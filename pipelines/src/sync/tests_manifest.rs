@@ -40,7 +40,7 @@ fn stream(base_url: &str, paced: bool) -> Arc<dyn Stream> {
     let declared = doc.remove("secrets").expect("[secrets]");
     assert_eq!(
         declared["api_secret"]["env"].as_str(),
-        Some("MINISHOP_SECRET")
+        Some("ZHONGTAI_SECRET_MINISHOP")
     );
     secrets.insert("api_secret", DEFAULT_APP_SECRET);
     for k in ["name", "kind", "description", "schedule", "start_date"] {
