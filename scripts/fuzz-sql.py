@@ -135,6 +135,7 @@ def main():
             break
     r = random.Random(a.seed)
     counts, crashes, slowest, worst_health = {}, 0, 0.0, 0.0
+    jumps, last_peak = [], peak_rss_mb(srv.pid)
     try:
         for i in range(a.cases):
             sql = query(r)
@@ -153,10 +154,16 @@ def main():
             if key == "5xx":
                 print(f"case {i}: {st}; query starts {sql[:200]!r}", file=sys.stderr)
             worst_health = max(worst_health, healthz(base))
+            peak_now = peak_rss_mb(srv.pid)
+            if peak_now > last_peak:
+                jumps.append((peak_now - last_peak, peak_now, i, st, sql[:160]))
+                last_peak = peak_now
         peak = peak_rss_mb(srv.pid) if srv.poll() is None else -1
     finally:
         srv.terminate()
         srv.wait()
+    for d, p, i, st, q in sorted(jumps, reverse=True)[:5]:
+        print(f"peak +{d} MiB to {p} MiB at case {i} ({st}): {q!r}", file=sys.stderr)
     print(json.dumps({
         "cases": sum(counts.values()), "answers": counts, "crashes": crashes,
         "slowest_answer_s": round(slowest, 2), "worst_healthz_s": round(worst_health, 3),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Lake};
+use crate::support::{BIN, Lake, demo_lake, token};
 
 const SHOP_A: &str = "jst:10001";
 const ROLES: [&str; 5] = ["admin", "finance", "manager", "operator", "integrator"];
@@ -26,32 +26,6 @@ struct Api {
     base: String,
     http: Client,
     lake: Lake,
-}
-
-fn demo_lake() -> Lake {
-    let lake = Lake::new();
-    lake.ok(&[
-        "demo",
-        "--orders",
-        "600",
-        "--skus",
-        "40",
-        "--days",
-        "20",
-        "--direct",
-        "--end-date",
-        "2026-11-20",
-    ]);
-    lake
-}
-
-fn token(lake: &Lake, role: &str, shops: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--role", role];
-    if let Some(s) = shops {
-        args.push("--shops");
-        args.push(s);
-    }
-    lake.ok(&args).trim().to_string()
 }
 
 /// Sends a request; the status and the body as JSON (or as a string when it is not JSON).

@@ -10,7 +10,8 @@
 //!   is still refused) and a burst does not stall other requests; a new password ends the
 //!   sessions opened with the old one;
 //! - idle, half-sent and dribbling connections are closed after the header deadline;
-//! - CSV cells a spreadsheet would run as formulas are escaped;
+//! - CSV cells a spreadsheet would run as formulas are escaped; a JSON body naming a key twice
+//!   is refused; the job backend's file is owner-only;
 //! - connector secrets stay with their connector: a document naming a variable outside the
 //!   allowlist is refused, another connector's stored secret never reaches a second one's
 //!   listener, and a scoped integrator cannot schedule syncs through a document;
@@ -25,7 +26,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{BIN, Lake, Proc, spawn};
+use crate::support::{BIN, Lake, Proc, demo_lake, spawn, token};
 
 const SHOP_A: &str = "jst:10001";
 const SHOP_B: &str = "jst:10002";
@@ -39,23 +40,6 @@ struct Server {
     base: String,
     http: Client,
     lake: Lake,
-}
-
-fn demo_lake() -> Lake {
-    let lake = Lake::new();
-    lake.ok(&[
-        "demo",
-        "--orders",
-        "600",
-        "--skus",
-        "40",
-        "--days",
-        "20",
-        "--direct",
-        "--end-date",
-        "2026-11-20",
-    ]);
-    lake
 }
 
 fn start(lake: Lake) -> Server {
@@ -84,14 +68,6 @@ fn start(lake: Lake) -> Server {
         http: Client::new(),
         lake,
     }
-}
-
-fn token(lake: &Lake, role: &str, shops: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--role", role];
-    if let Some(s) = shops {
-        args.extend(["--shops", s]);
-    }
-    lake.ok(&args).trim().to_string()
 }
 
 fn add_user(lake: &Lake, name: &str, password: &str, shops: Option<&str>) {
@@ -429,6 +405,27 @@ async fn logins_are_throttled_and_a_burst_does_not_stall_the_server() {
         "a session of the old password"
     );
 
+    // A body naming a key twice is refused: which value wins differs between parsers.
+    let r = s
+        .http
+        .post(format!("{}/api/v1/login", s.base))
+        .header("content-type", "application/json")
+        .body(r#"{"username": "nobody", "username": "eve", "password": "a-new-long-password"}"#)
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.expect("text").contains("appears twice"));
+    // The job backend holds alert values: owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.lake.path().join("jobs.db"))
+            .expect("jobs.db")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "jobs.db is {mode:o}");
+    }
     // Behind a TLS proxy the session cookie is Secure; every answer says nosniff.
     let r = s
         .http

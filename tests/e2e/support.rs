@@ -169,3 +169,30 @@ pub(crate) fn spawn(lake: &Lake, args: &[&str], until: &str) -> (Proc, Vec<Strin
     }
     panic!("{args:?} ended before printing {until:?}: {lines:?}");
 }
+
+/// A lake with the demo world the API tests share: 600 orders over 20 days to 2026-11-20.
+pub(crate) fn demo_lake() -> Lake {
+    let lake = Lake::new();
+    lake.ok(&[
+        "demo",
+        "--orders",
+        "600",
+        "--skus",
+        "40",
+        "--days",
+        "20",
+        "--direct",
+        "--end-date",
+        "2026-11-20",
+    ]);
+    lake
+}
+
+/// A new API token of `role`, limited to `shops` (comma-separated) when given.
+pub(crate) fn token(lake: &Lake, role: &str, shops: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--role", role];
+    if let Some(s) = shops {
+        args.extend(["--shops", s]);
+    }
+    lake.ok(&args).trim().to_string()
+}

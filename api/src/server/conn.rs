@@ -109,6 +109,11 @@ pub struct GuardedIo {
     _slot: OwnedSemaphorePermit,
     limits: ConnLimits,
     deadline: Pin<Box<Sleep>>,
+    /// When the idle deadline was last moved (moved at most once a second: resetting a
+    /// timer on every read and write costs more than the whole check).
+    moved: Instant,
+    /// Whether the idle deadline has replaced the header deadline.
+    idle_armed: bool,
     /// How much of `\r\n\r\n` the bytes read so far end with; 4 once the first headers ended.
     matched: u8,
 }
@@ -122,6 +127,8 @@ impl GuardedIo {
             _slot: slot,
             limits,
             deadline: Box::pin(tokio::time::sleep(limits.header_timeout)),
+            moved: Instant::now(),
+            idle_armed: false,
             matched: 0,
         }
     }
@@ -130,11 +137,16 @@ impl GuardedIo {
         usize::from(self.matched) == HEADERS_END.len()
     }
 
-    /// Progress: past the first headers, the idle clock starts again.
+    /// Progress: past the first headers, the idle clock starts again (to within a second).
     fn active(&mut self) {
-        if self.headers_done() {
-            let next = Instant::now() + self.limits.idle_timeout;
-            self.deadline.as_mut().reset(next);
+        if !self.headers_done() {
+            return;
+        }
+        let now = Instant::now();
+        if !self.idle_armed || now.duration_since(self.moved) >= Duration::from_secs(1) {
+            self.idle_armed = true;
+            self.moved = now;
+            self.deadline.as_mut().reset(now + self.limits.idle_timeout);
         }
     }
 

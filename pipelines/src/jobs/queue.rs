@@ -79,11 +79,18 @@ impl Queue {
             let opts: sqlx::sqlite::SqliteConnectOptions = url
                 .parse()
                 .map_err(|e: sqlx::Error| JobError::Backend(format!("{shown}: {e}")))?;
+            let file = opts.get_filename().to_path_buf();
             let pool = sqlx::sqlite::SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts.create_if_missing(true))
                 .await
                 .map_err(|e| JobError::Backend(format!("opening {shown}: {e}")))?;
+            // Run history and alert states hold business figures: owner only.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+            }
             SqliteStorage::<()>::setup(&pool)
                 .await
                 .map_err(|e| backend_err("setting up the job queue")(e.to_string()))?;
