@@ -20,6 +20,11 @@ use datafusion::prelude::SessionContext;
 /// the batch it is evaluated on).
 pub const MAX_CALL_BYTES: u128 = 64 << 20;
 
+/// Rows a constant may be copied to: a call whose arguments are all constants folds into one
+/// value, which a projection then repeats on every row of each batch (8,192, DataFusion's batch
+/// size). So a constant may be at most `MAX_CALL_BYTES / BROADCAST_ROWS` (8 KiB).
+pub const BROADCAST_ROWS: u128 = 8192;
+
 /// How a capped function's output size follows from its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Rule {
@@ -121,7 +126,7 @@ impl ScalarUDFImpl for Capped {
         let bytes = output_bytes(self.rule, &args.args, args.number_rows)?;
         if bytes > MAX_CALL_BYTES {
             return Err(DataFusionError::ResourcesExhausted(format!(
-                "{}() would build {} MiB in one call; a function call may build at most {} MiB",
+                "{}() would build {} MiB in one call (a constant counts once per row it may be repeated on, {BROADCAST_ROWS}); a function call may build at most {} MiB",
                 self.inner.name(),
                 bytes >> 20,
                 MAX_CALL_BYTES >> 20
@@ -198,6 +203,15 @@ fn lens(v: &ColumnarValue) -> Result<Vals> {
 fn output_bytes(rule: Rule, args: &[ColumnarValue], rows: usize) -> Result<u128> {
     let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     let rows = if all_scalar { 1 } else { rows.max(1) };
+    let total = per_call_bytes(rule, args, rows)?;
+    Ok(if all_scalar {
+        total.saturating_mul(BROADCAST_ROWS)
+    } else {
+        total
+    })
+}
+
+fn per_call_bytes(rule: Rule, args: &[ColumnarValue], rows: usize) -> Result<u128> {
     let arg = |i: usize| args.get(i);
     let pos = |v: Option<i128>| v.unwrap_or(0).max(0) as u128;
     let mut total: u128 = 0;

@@ -9,7 +9,9 @@
 //! - **Scalar functions.** `repeat('x', 2147483647)` or `range(1, 1e8)` allocate gigabytes in
 //!   one call, outside the pool. [`cap_functions`] replaces those functions in a session with
 //!   wrappers that compute the size of what the call would build from its arguments and refuse
-//!   it with a "Resources exhausted" error above [`MAX_CALL_BYTES`].
+//!   it with a "Resources exhausted" error above [`MAX_CALL_BYTES`]. A call on constants folds
+//!   into one value that a projection copies to every row of a batch, so it counts
+//!   [`BROADCAST_ROWS`] times; for the same reason [`check_sql`] refuses literals over 8 KiB.
 //!
 //! Every session that runs SQL from a user, a dashboard, an alert rule or a check goes through
 //! both; the depth limit is generous for hand-written SQL (see the constants).
@@ -19,5 +21,5 @@ mod capped;
 mod tests;
 mod text;
 
-pub use capped::{MAX_CALL_BYTES, cap_functions};
-pub use text::{MAX_NESTING, MAX_OPERATORS, SqlLimitError, check_sql};
+pub use capped::{BROADCAST_ROWS, MAX_CALL_BYTES, cap_functions};
+pub use text::{MAX_LITERAL, MAX_NESTING, MAX_OPERATORS, SqlLimitError, check_sql};

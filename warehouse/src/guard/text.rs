@@ -9,6 +9,9 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 pub const MAX_OPERATORS: usize = 1_000;
 /// Deepest nesting of parentheses and brackets.
 pub const MAX_NESTING: usize = 64;
+/// Longest single literal, bytes: a literal is repeated on every row of a batch (8,192), so
+/// a long one in a projection over a large table takes `8,192 ×` its size.
+pub const MAX_LITERAL: usize = 8 * 1024;
 
 /// Why SQL text is refused before planning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +20,8 @@ pub enum SqlLimitError {
     TooManyOperators { found: usize, max: usize },
     #[error("nests parentheses {found} deep; at most {max} are allowed")]
     TooDeep { found: usize, max: usize },
+    #[error("has a literal of {found} bytes; at most {max} are allowed")]
+    LongLiteral { found: usize, max: usize },
     #[error("does not parse: {0}")]
     Tokens(String),
 }
@@ -29,6 +34,19 @@ pub fn check_sql(sql: &str) -> Result<(), SqlLimitError> {
         .map_err(|e| SqlLimitError::Tokens(e.to_string()))?;
     let (mut operators, mut depth, mut deepest) = (0usize, 0usize, 0usize);
     for t in &tokens {
+        if let Token::SingleQuotedString(v)
+        | Token::DoubleQuotedString(v)
+        | Token::EscapedStringLiteral(v)
+        | Token::NationalStringLiteral(v)
+        | Token::HexStringLiteral(v)
+        | Token::Number(v, _) = t
+            && v.len() > MAX_LITERAL
+        {
+            return Err(SqlLimitError::LongLiteral {
+                found: v.len(),
+                max: MAX_LITERAL,
+            });
+        }
         match t {
             Token::LParen | Token::LBracket | Token::LBrace => {
                 depth += 1;
@@ -139,6 +157,16 @@ mod tests {
             Err(SqlLimitError::TooDeep { found: 65, max: 64 })
         );
         assert!(check_sql(&format!("SELECT {}1{}", "(".repeat(64), ")".repeat(64))).is_ok());
+    }
+
+    #[test]
+    fn long_literals_are_refused() {
+        let long = format!("SELECT '{}' FROM orders", "x".repeat(MAX_LITERAL + 1));
+        assert!(matches!(
+            check_sql(&long),
+            Err(SqlLimitError::LongLiteral { .. })
+        ));
+        assert!(check_sql(&format!("SELECT '{}'", "x".repeat(MAX_LITERAL))).is_ok());
     }
 
     #[test]
