@@ -15,8 +15,6 @@ use warehouse::Warehouse;
 
 use crate::store::{Store, sql};
 
-pub use pipelines::forms::flush::APP_ID;
-
 /// Most journal entries moved by one flush.
 const MAX_ENTRIES: i64 = 50_000;
 

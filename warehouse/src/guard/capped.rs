@@ -158,19 +158,13 @@ fn as_array(v: &ColumnarValue) -> Result<(ArrayRef, bool)> {
     })
 }
 
+/// The values of an `Int64` array (what [`ints`] and [`lens`] cast to).
 fn collect(a: &ArrayRef, scalar: bool) -> Vals {
-    let v: Vec<Option<i128>> = match a.data_type() {
-        DataType::Int32 => a
-            .as_primitive::<arrow::datatypes::Int32Type>()
-            .iter()
-            .map(|x| x.map(i128::from))
-            .collect(),
-        _ => a
-            .as_primitive::<Int64Type>()
-            .iter()
-            .map(|x| x.map(i128::from))
-            .collect(),
-    };
+    let v: Vec<Option<i128>> = a
+        .as_primitive::<Int64Type>()
+        .iter()
+        .map(|x| x.map(i128::from))
+        .collect();
     if scalar {
         Vals::One(v.first().copied().flatten())
     } else {
@@ -190,7 +184,9 @@ fn ints(v: &ColumnarValue) -> Result<Vals> {
 /// Byte lengths of text (or binary) arguments; for other values their in-memory size.
 fn lens(v: &ColumnarValue) -> Result<Vals> {
     let (a, scalar) = as_array(v)?;
-    match arrow::compute::kernels::length::length(&a) {
+    match arrow::compute::kernels::length::length(&a)
+        .and_then(|l| arrow::compute::cast(&l, &DataType::Int64))
+    {
         Ok(l) => Ok(collect(&l, scalar)),
         Err(_) => {
             let per_row = a.get_array_memory_size() / a.len().max(1);
