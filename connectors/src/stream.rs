@@ -68,9 +68,46 @@ pub struct TableRows {
     pub replace: Option<(String, Vec<String>)>,
 }
 
-/// The rows of one set of records. The engine writes the tables in order; the **last** one
-/// carries the cursor, so it must be the stream's main table (e.g. `orders` after
-/// `order_items` and `payments`).
+/// The tables a stream fills. The engine writes the `children` first (in order) and the
+/// `main` table last, with the stream's cursor in the main table's commit: a crash between
+/// commits leaves the cursor behind the rows, never ahead of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTables {
+    /// The table whose commit carries the cursor (e.g. `orders`).
+    pub main: String,
+    /// Tables written before the main one (e.g. an order's `order_items` and `payments`).
+    pub children: Vec<String>,
+}
+
+impl StreamTables {
+    /// `main` with `children` written before it.
+    pub fn new(main: &str, children: &[&str]) -> Self {
+        Self {
+            main: main.to_string(),
+            children: children.iter().map(|c| (*c).to_string()).collect(),
+        }
+    }
+
+    /// A stream that fills one table.
+    pub fn one(main: &str) -> Self {
+        Self::new(main, &[])
+    }
+
+    /// Every table, in write order (children, then the main table).
+    pub fn all(&self) -> Vec<String> {
+        let mut v = self.children.clone();
+        v.push(self.main.clone());
+        v
+    }
+
+    /// Whether the stream declares `table`.
+    pub fn contains(&self, table: &str) -> bool {
+        self.main == table || self.children.iter().any(|c| c == table)
+    }
+}
+
+/// The rows of one set of records, for tables the stream declares in [`Stream::tables`]
+/// (in any order: the engine writes the children first and the main table last).
 #[derive(Debug, Clone, Default)]
 pub struct Mapped {
     pub tables: Vec<TableRows>,
@@ -129,8 +166,8 @@ impl StreamStats {
 pub trait Stream: Send + Sync + fmt::Debug {
     /// Stable name, e.g. `orders`; cursors are kept per connector and stream.
     fn name(&self) -> &str;
-    /// The tables [`Stream::map`] fills, the cursor-carrying table last.
-    fn tables(&self) -> Vec<String>;
+    /// The tables [`Stream::map`] fills, and which of them carries the cursor.
+    fn tables(&self) -> StreamTables;
     /// The longest window the platform accepts; `None` for a snapshot stream (shops,
     /// warehouses, stock on hand) that is read whole, ignoring the window.
     fn max_window(&self) -> Option<Duration>;

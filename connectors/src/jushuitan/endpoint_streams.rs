@@ -17,7 +17,9 @@ use super::client::JstClient;
 use super::maps::{inventory, logistics, master, purchases, refunds, shipments, skus};
 use super::record::{RecordError, modified_version};
 use super::streams::{client_stats, stream_error};
-use crate::stream::{BoxFuture, Mapped, RawPage, Stream, StreamError, StreamStats, TableRows};
+use crate::stream::{
+    BoxFuture, Mapped, RawPage, Stream, StreamError, StreamStats, StreamTables, TableRows,
+};
 use crate::tolerant;
 
 const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -35,7 +37,9 @@ pub(crate) struct Spec {
     pub(crate) window: Option<Duration>,
     /// Extra `biz` keys sent with every page (e.g. `date_type: 0`).
     pub(crate) extra: fn() -> Value,
-    pub(crate) tables: &'static [&'static str],
+    /// The table carrying the cursor, written after `children`.
+    pub(crate) main: &'static str,
+    pub(crate) children: &'static [&'static str],
     pub(crate) key: fn(&Value) -> Option<String>,
     pub(crate) version: fn(&Value) -> i64,
     pub(crate) map: fn(&[Value]) -> Result<Vec<TableRows>, RecordError>,
@@ -69,7 +73,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: Some(WEEK),
         extra: none,
-        tables: &["refunds"],
+        main: "refunds",
+        children: &[],
         key: refunds::key,
         version: rowversion,
         map: refunds::map,
@@ -81,7 +86,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: Some(WEEK),
         extra: by_modified,
-        tables: &["shipments"],
+        main: "shipments",
+        children: &[],
         key: shipments::key,
         version: rowversion,
         map: shipments::map,
@@ -93,7 +99,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: Some(WEEK),
         extra: by_modified,
-        tables: &["logistics_events"],
+        main: "logistics_events",
+        children: &[],
         key: logistics::key,
         version: modified_version,
         map: logistics::map,
@@ -105,7 +112,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: Some(WEEK),
         extra: none,
-        tables: &["purchase_order_lines", "purchase_orders"],
+        main: "purchase_orders",
+        children: &["purchase_order_lines"],
         key: purchases::key,
         version: modified_version,
         map: purchases::map,
@@ -117,7 +125,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: Some(WEEK),
         extra: sku_by_modified,
-        tables: &["skus"],
+        main: "skus",
+        children: &[],
         key: skus::key,
         version: modified_version,
         map: skus::map,
@@ -130,7 +139,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 100,
         window: None,
         extra: none,
-        tables: &["shops"],
+        main: "shops",
+        children: &[],
         key: master::shop_key,
         version: unversioned,
         map: master::map_shops,
@@ -142,7 +152,8 @@ pub(crate) const SPECS: &[Spec] = &[
         max_page: 50,
         window: None,
         extra: none,
-        tables: &["warehouses"],
+        main: "warehouses",
+        children: &[],
         key: master::warehouse_key,
         version: unversioned,
         map: master::map_warehouses,
@@ -182,8 +193,8 @@ impl Stream for JstStream {
         self.spec.name
     }
 
-    fn tables(&self) -> Vec<String> {
-        self.spec.tables.iter().map(|t| t.to_string()).collect()
+    fn tables(&self) -> StreamTables {
+        StreamTables::new(self.spec.main, self.spec.children)
     }
 
     fn max_window(&self) -> Option<Duration> {
@@ -307,8 +318,8 @@ impl Stream for JstInventory {
         "inventory"
     }
 
-    fn tables(&self) -> Vec<String> {
-        vec!["stock_snapshots".into()]
+    fn tables(&self) -> StreamTables {
+        StreamTables::one("stock_snapshots")
     }
 
     fn max_window(&self) -> Option<Duration> {

@@ -17,7 +17,7 @@ use super::envelope::JstError;
 use super::mapping::map_orders;
 use super::request::Credentials;
 use crate::stream::{
-    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TokenSink,
+    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, StreamTables, TokenSink,
 };
 use crate::tolerant;
 
@@ -175,10 +175,8 @@ impl Stream for JstOrders {
         "orders"
     }
 
-    fn tables(&self) -> Vec<String> {
-        ["order_items", "payments", "orders"]
-            .map(String::from)
-            .to_vec()
+    fn tables(&self) -> StreamTables {
+        StreamTables::new("orders", &["order_items", "payments"])
     }
 
     fn max_window(&self) -> Option<Duration> {

@@ -12,7 +12,7 @@ use super::paginate::Paginator;
 use super::path::JsonPath;
 use super::settings::StreamSpec;
 use super::timefmt::TimeFormat;
-use crate::stream::{BoxFuture, Mapped, RawPage, Stream, StreamError, StreamStats};
+use crate::stream::{BoxFuture, Mapped, RawPage, Stream, StreamError, StreamStats, StreamTables};
 use crate::tolerant;
 
 /// How a record's version is read.
@@ -138,8 +138,11 @@ impl Stream for HttpStream {
         &self.spec.name
     }
 
-    fn tables(&self) -> Vec<String> {
-        self.spec.tables.iter().map(|t| t.name.clone()).collect()
+    /// The manifest lists the main table last (see `StreamSpec::tables`).
+    fn tables(&self) -> StreamTables {
+        let mut names: Vec<&str> = self.spec.tables.iter().map(|t| t.name.as_str()).collect();
+        let main = names.pop().unwrap_or_default();
+        StreamTables::new(main, &names)
     }
 
     fn max_window(&self) -> Option<Duration> {

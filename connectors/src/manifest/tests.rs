@@ -349,7 +349,8 @@ async fn cursor_paging_reads_minishop_whole_and_maps_the_example_exactly() {
     )
     .expect("streams");
     let s = streams[0].as_ref();
-    assert_eq!(s.tables(), ["order_items", "payments", "orders"]);
+    assert_eq!(s.tables().all(), ["order_items", "payments", "orders"]);
+    assert_eq!(s.tables().main, "orders");
     assert_eq!(
         s.max_window(),
         Some(std::time::Duration::from_secs(24 * 3600))

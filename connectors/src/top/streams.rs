@@ -20,7 +20,8 @@ use super::mapping::{map_refunds, map_trades};
 use super::request::Credentials;
 use crate::sign::TopSignMethod;
 use crate::stream::{
-    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, TableRows, TokenSink,
+    BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, StreamTables, TableRows,
+    TokenSink,
 };
 use crate::tolerant;
 use vocab::time::parse_platform_time as shanghai_time;
@@ -343,10 +344,8 @@ impl Stream for TopOrders {
         "orders"
     }
 
-    fn tables(&self) -> Vec<String> {
-        ["order_items", "payments", "orders"]
-            .map(String::from)
-            .to_vec()
+    fn tables(&self) -> StreamTables {
+        StreamTables::new("orders", &["order_items", "payments"])
     }
 
     fn max_window(&self) -> Option<Duration> {
@@ -414,8 +413,8 @@ impl Stream for TopRefunds {
         "refunds"
     }
 
-    fn tables(&self) -> Vec<String> {
-        vec!["refunds".into()]
+    fn tables(&self) -> StreamTables {
+        StreamTables::one("refunds")
     }
 
     fn max_window(&self) -> Option<Duration> {

@@ -63,7 +63,7 @@ fn fail(what: &str, detail: impl std::fmt::Display) -> PipelineError {
 async fn fingerprint(wh: &Warehouse, stream: &dyn Stream) -> Result<Vec<(String, Vec<String>)>> {
     use arrow::array::{Array, AsArray};
     let mut out = Vec::new();
-    for t in stream.tables() {
+    for t in stream.tables().all() {
         let def = wh.def(&t)?;
         let cols: Vec<String> = def
             .columns
@@ -105,10 +105,10 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
 
     // 1. Declared tables are canonical; emitted batches fit them.
     let tables = s.tables();
-    if tables.is_empty() {
-        return Err(fail("schema", "the stream declares no tables"));
+    if tables.main.is_empty() {
+        return Err(fail("schema", "the stream declares no main table"));
     }
-    for t in &tables {
+    for t in &tables.all() {
         wh.def(t)
             .map_err(|e| fail("schema", format!("declared table {t}: {e}")))?;
     }
@@ -141,10 +141,10 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
         let def = wh.def(&rows.table)?;
         warehouse::conform(def, &rows.batch).map_err(|e| fail("schema", e))?;
     }
-    if mapped.tables.last().map(|t| &t.table) != tables.last() {
+    if !mapped.tables.iter().any(|t| t.table == tables.main) {
         return Err(fail(
             "schema",
-            "the cursor table (last in tables()) must be the last one map() emits",
+            format!("map() emitted no rows for the main table {}", tables.main),
         ));
     }
     report.checks.push("schema");

@@ -119,11 +119,8 @@ pub async fn cursor(
     connector: &str,
     stream: &dyn Stream,
 ) -> Result<Option<NaiveDateTime>> {
-    let Some(table) = stream.tables().pop() else {
-        return Ok(None);
-    };
     Ok(wh
-        .app_version(&table, &cursor_id(connector, stream.name()))
+        .app_version(&stream.tables().main, &cursor_id(connector, stream.name()))
         .await?
         .and_then(from_unix))
 }

@@ -1,5 +1,5 @@
-//! The write half of a sync: one flush's rows into the lake, in order, with the cursor in the
-//! last table's commit. Owned (not borrowed) so the engine can run it as a task while it
+//! The write half of a sync: one flush's rows into the lake, the stream's child tables first
+//! and its main table last, with the cursor in the main table's commit. Owned (not borrowed) so the engine can run it as a task while it
 //! fetches the next pages.
 //!
 //! The sync writes as its platform's owner (the rows' `source`, e.g. `jushuitan`). Rows whose
@@ -48,7 +48,7 @@ impl Writer {
             wh: wh.clone(),
             label: format!("connector:{connector}"),
             cursor_id: cursor_id(connector, stream.name()),
-            cursor_table: stream.tables().pop().unwrap_or_default(),
+            cursor_table: stream.tables().main,
             owner: None,
             known: HashMap::new(),
             appended: 0,
@@ -58,8 +58,9 @@ impl Writer {
         }
     }
 
-    /// Writes one flush: raw records first, then the mapped tables in order; `cursor` goes
-    /// into the cursor table's commit (committed alone if the flush has no rows for it).
+    /// Writes one flush: raw records first, then the mapped child tables in order, then the
+    /// main table; `cursor` goes into the main table's commit (committed alone if the flush
+    /// has no rows for it).
     pub(crate) async fn write_flush(
         mut self,
         raw: Option<RecordBatch>,
@@ -84,7 +85,11 @@ impl Writer {
             }
         }
         let mut wrote_cursor = false;
-        for rows in mapped.tables {
+        let (main, children): (Vec<TableRows>, Vec<TableRows>) = mapped
+            .tables
+            .into_iter()
+            .partition(|t| t.table == self.cursor_table);
+        for rows in children.into_iter().chain(main) {
             let app = if rows.table == self.cursor_table {
                 wrote_cursor = true;
                 cursor.map(|c| (self.cursor_id.clone(), c))
