@@ -762,7 +762,15 @@ async fn malformed_submissions_are_refused_and_store_nothing_and_idempotency_wri
         }
     }
     // Logo uploads: wrong type, not an image, a lie about the type, too big.
-    let png = b"\x89PNG\r\n\x1a\nrest-of-a-png".to_vec();
+    let mut png = Vec::new();
+    image::RgbaImage::from_pixel(2, 2, image::Rgba([200, 30, 30, 255]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode a logo");
+    let png_then_html = [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        b"<html><script>alert(document.cookie)</script></html>",
+    ]
+    .concat();
     let brand = api
         .rows(&admin, "SELECT brand_id FROM brands LIMIT 1")
         .await[0]["brand_id"]
@@ -778,6 +786,7 @@ async fn malformed_submissions_are_refused_and_store_nothing_and_idempotency_wri
             "not an image",
         ),
         (Some("image/jpeg"), png.clone(), "png sent as jpeg"),
+        (Some("image/png"), png_then_html, "a PNG signature in front of HTML"),
         (Some("image/png"), vec![0u8; 600 * 1024], "too big"),
         (None, png.clone(), "no content type"),
         (Some("image/png"), Vec::new(), "empty"),

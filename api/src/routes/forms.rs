@@ -417,6 +417,29 @@ fn logo_type(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Largest logo, in pixels per side (a 512 KiB file could otherwise declare a huge canvas).
+const MAX_LOGO_SIDE: u32 = 4096;
+
+/// Whether `bytes` decode as a whole image of type `mime` within [`MAX_LOGO_SIDE`] and 64 MiB
+/// of decoder memory: magic numbers alone let a PNG signature front an HTML page.
+fn decodes(bytes: &[u8], mime: &str) -> Result<(), String> {
+    let format = match mime {
+        "image/png" => image::ImageFormat::Png,
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        _ => image::ImageFormat::WebP,
+    };
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_LOGO_SIDE);
+    limits.max_image_height = Some(MAX_LOGO_SIDE);
+    limits.max_alloc = Some(64 << 20);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map(drop)
+        .map_err(|e| format!("the file is not a whole {mime} image: {e}"))
+}
+
 /// `PUT /api/v1/brands/{brand_id}/logo`: the raw image as the body (PNG, JPEG or WebP, at
 /// most 512 KiB). Stored in the object store; the brand gets a new version naming it.
 pub async fn upload_logo(
@@ -462,6 +485,11 @@ pub async fn upload_logo(
             format!("the file is {mime} but was sent as {declared}"),
         ));
     }
+    let image = body.clone();
+    tokio::task::spawn_blocking(move || decodes(&image, mime))
+        .await
+        .map_err(|e| ApiError::internal("checking a logo", e))?
+        .map_err(|why| ApiError::invalid("(body)", why))?;
     let lookup = Lookup {
         wh: &st.wh,
         pending: &st.pending,
