@@ -9,8 +9,9 @@
 //! tests compare with SQL over the lake.
 //!
 //! Submodules: `world` (shops, catalog, partners), `calendar` (seasonality and campaigns),
-//! `orders` (an order's life), `stock` (the stock book), `dims` (dimension rows), `rows` and
-//! `bufs` (typed row buffers), `ledger`, `clock`.
+//! `orders` (an order's life), `stock` (the stock book), `dims` (dimension rows), `bufs` (one
+//! [`crate::rows::TableBuf`] per table: typed pushes, each naming its column, checked against
+//! the schema), `ledger`, `clock`.
 
 mod bufs;
 mod calendar;
@@ -194,11 +195,11 @@ impl Gen {
                 continue;
             }
             let b = &mut self.bufs.stock_snapshots;
-            b.d(day)
-                .s(&s.id)
-                .s(world::WAREHOUSES[s.warehouse].0)
-                .i(self.stock.on_hand[k])
-                .m(s.cost)
+            b.date("snapshot_date", day)
+                .text("sku_id", &s.id)
+                .text("warehouse_id", world::WAREHOUSES[s.warehouse].0)
+                .int("on_hand", self.stock.on_hand[k])
+                .money("unit_cost", s.cost)
                 .end();
         }
         let campaign = calendar::campaign_on(day, &self.campaigns).map(|c| c.id.clone());
@@ -210,10 +211,10 @@ impl Gen {
             let pv = visitors * self.rng.random_range(3..7);
             self.bufs
                 .shop_traffic
-                .s(shop.id)
-                .d(day)
-                .i(visitors.max(1))
-                .i(pv.max(1))
+                .text("shop_id", shop.id)
+                .date("traffic_date", day)
+                .int("visitors", visitors.max(1))
+                .int("page_views", pv.max(1))
                 .end();
         }
         self.day_gmv.iter_mut().for_each(|g| *g = 0);
@@ -242,12 +243,16 @@ impl Gen {
             let via_platform = shop.platform != "internal" && *kind == "ads";
             self.seq.expense += 1;
             let e = &mut self.bufs.marketing_expenses;
-            e.f(format_args!("MK{:08}", self.seq.expense))
-                .s(shop.id)
-                .s(shop.platform)
-                .s(channel)
-                .s(kind);
-            e.m(amount).d(day).so(campaign).b(via_platform).end();
+            e.text_fmt("expense_id", format_args!("MK{:08}", self.seq.expense))
+                .text("shop_id", shop.id)
+                .text("platform", shop.platform)
+                .text("channel", channel)
+                .text("kind", kind);
+            e.money("amount", amount)
+                .date("spend_date", day)
+                .opt_text("campaign_id", campaign)
+                .bool("paid_via_platform", via_platform)
+                .end();
             self.ledger.money("marketing_expenses.amount", amount);
             if via_platform {
                 self.bill(
@@ -272,14 +277,22 @@ impl Gen {
                 let gross = (base * self.rng.random_range(85..=115) / 100) / 100 * 100;
                 self.seq.salary += 1;
                 let s = &mut self.bufs.salaries;
-                s.f(format_args!("SAL{:07}", self.seq.salary))
-                    .f(format_args!("E{emp:03}"));
-                s.f(format_args!(
-                    "{}{}",
-                    world::SURNAMES[emp % world::SURNAMES.len()],
-                    world::GIVEN[emp * 7 % world::GIVEN.len()]
-                ));
-                s.s(dept).so(shop).s(&period).m(gross).d(day).end();
+                s.text_fmt("salary_id", format_args!("SAL{:07}", self.seq.salary))
+                    .text_fmt("employee_id", format_args!("E{emp:03}"));
+                s.text_fmt(
+                    "employee_name",
+                    format_args!(
+                        "{}{}",
+                        world::SURNAMES[emp % world::SURNAMES.len()],
+                        world::GIVEN[emp * 7 % world::GIVEN.len()]
+                    ),
+                );
+                s.text("department", dept)
+                    .opt_text("shop_id", shop)
+                    .text("period", &period)
+                    .money("gross_amount", gross)
+                    .date("paid_date", day)
+                    .end();
                 self.ledger.money("salaries.gross_amount", gross);
             }
         }
@@ -326,12 +339,12 @@ impl Gen {
             total += qty * sku.cost;
             self.stock.on_order[k] += qty;
             let l = &mut self.bufs.purchase_order_lines;
-            l.s(&line_id)
-                .s(&po_id)
-                .s(&sku.id)
-                .i(qty)
-                .m(sku.cost)
-                .m(qty * sku.cost)
+            l.text("po_line_id", &line_id)
+                .text("po_id", &po_id)
+                .text("sku_id", &sku.id)
+                .int("qty", qty)
+                .money("unit_cost", sku.cost)
+                .money("amount", qty * sku.cost)
                 .end();
             if !arrived {
                 continue;
@@ -353,27 +366,34 @@ impl Gen {
             self.seq.receipt += 1;
             let rid = format!("RC{:08}", self.seq.receipt);
             let r = &mut self.bufs.purchase_receipts;
-            r.s(&rid)
-                .s(&po_id)
-                .s(&line_id)
-                .s(&sku.id)
-                .t(arrival)
-                .d(clock::biz_day(arrival));
-            r.i(received).i(accepted).i(rejected).s(qc).end();
+            r.text("receipt_id", &rid)
+                .text("po_id", &po_id)
+                .text("po_line_id", &line_id)
+                .text("sku_id", &sku.id)
+                .ts("received_at", arrival)
+                .date("receipt_date", clock::biz_day(arrival));
+            r.int("qty_received", received)
+                .int("qty_accepted", accepted)
+                .int("qty_rejected", rejected)
+                .text("qc_result", qc)
+                .end();
             if accepted > 0 {
                 self.seq.movement += 1;
                 let m = &mut self.bufs.stock_movements;
-                m.f(format_args!("MV{:011}", self.seq.movement))
-                    .s(&sku.id)
-                    .s(world::WAREHOUSES[sku.warehouse].0);
-                m.f(format_args!("L{}-{:05}", sku.warehouse + 1, k + 1))
-                    .s("in")
-                    .i(accepted)
-                    .m(sku.cost)
-                    .t(arrival);
-                m.d(clock::biz_day(arrival))
-                    .s("purchase_receipt")
-                    .s(&rid)
+                m.text_fmt("movement_id", format_args!("MV{:011}", self.seq.movement))
+                    .text("sku_id", &sku.id)
+                    .text("warehouse_id", world::WAREHOUSES[sku.warehouse].0);
+                m.text_fmt(
+                    "location_id",
+                    format_args!("L{}-{:05}", sku.warehouse + 1, k + 1),
+                )
+                .text("kind", "in")
+                .int("qty", accepted)
+                .money("unit_cost", sku.cost)
+                .ts("moved_at", arrival);
+                m.date("move_date", clock::biz_day(arrival))
+                    .text("ref_type", "purchase_receipt")
+                    .text("ref_id", &rid)
                     .end();
             }
             self.stock
@@ -381,23 +401,28 @@ impl Gen {
             let billed_at = arrival + self.rng.random_range(1..6) * clock::US_PER_DAY;
             if billed_at <= self.now && accepted > 0 {
                 let b = &mut self.bufs.supplier_bills;
-                b.f(format_args!("SB{:08}", self.seq.receipt))
-                    .s(&supplier.id)
-                    .s(&po_id)
-                    .s(&line_id)
-                    .s(&sku.id);
-                b.i(accepted).m(accepted * sku.cost).t(billed_at).end();
+                b.text_fmt("bill_line_id", format_args!("SB{:08}", self.seq.receipt))
+                    .text("supplier_id", &supplier.id)
+                    .text("po_id", &po_id)
+                    .text("po_line_id", &line_id)
+                    .text("sku_id", &sku.id);
+                b.int("qty", accepted)
+                    .money("amount", accepted * sku.cost)
+                    .ts("billed_at", billed_at)
+                    .end();
                 self.ledger
                     .money("supplier_bills.amount", accepted * sku.cost);
             }
         }
         let p = &mut self.bufs.purchase_orders;
-        p.s(&po_id)
-            .s(&supplier.id)
-            .s(wh)
-            .s(if arrived { "received" } else { "ordered" })
-            .t(ordered_at);
-        p.d(day + supplier.lead_days as i32).m(total).end();
+        p.text("po_id", &po_id)
+            .text("supplier_id", &supplier.id)
+            .text("warehouse_id", wh)
+            .text("status", if arrived { "received" } else { "ordered" })
+            .ts("ordered_at", ordered_at);
+        p.date("promised_date", day + supplier.lead_days as i32)
+            .money("total_amount", total)
+            .end();
     }
 
     /// Takes all buffered rows, counting them in the ledger.

@@ -212,24 +212,27 @@ impl Gen {
         // The order row and its lines.
         let order_day = biz_day(created);
         let o = &mut self.bufs.orders;
-        o.s(&order_id).s(&ord_no).s(shop.id).s(shop.platform);
-        o.f(format_args!(
-            "buyer_{:07}",
-            self.rng.random_range(0..5_000_000)
-        ));
-        o.s(life.status)
-            .t(created)
-            .to(paid_at.filter(|p| *p <= now))
-            .t(life.modified)
-            .d(order_day);
-        o.m(goods)
-            .m(discount)
-            .m(freight)
-            .m(pay)
-            .b(is_cod)
-            .s(dest.0)
-            .s(dest.1)
-            .so(campaign);
+        o.text("order_id", &order_id)
+            .text("platform_order_no", &ord_no)
+            .text("shop_id", shop.id)
+            .text("platform", shop.platform);
+        o.text_fmt(
+            "buyer_id",
+            format_args!("buyer_{:07}", self.rng.random_range(0..5_000_000)),
+        );
+        o.text("status", life.status)
+            .ts("created_at", created)
+            .opt_ts("paid_at", paid_at.filter(|p| *p <= now))
+            .ts("modified_at", life.modified)
+            .date("order_date", order_day);
+        o.money("goods_amount", goods)
+            .money("discount_amount", discount)
+            .money("freight_amount", freight)
+            .money("pay_amount", pay)
+            .bool("is_cod", is_cod)
+            .text("receiver_province", dest.0)
+            .text("receiver_city", dest.1)
+            .opt_text("campaign_id", campaign);
         o.end();
         self.ledger
             .order(shop.id, &super::clock::date(order_day).to_string(), pay);
@@ -240,15 +243,15 @@ impl Gen {
             let sku = &self.world.skus[l.sku];
             let amount = l.qty * l.price - l.discount;
             let it = &mut self.bufs.order_items;
-            it.s(&line_id(&order_id, i + 1))
-                .s(&order_id)
-                .s(shop.id)
-                .s(&sku.id);
-            it.i(l.qty)
-                .m(l.price)
-                .m(l.discount)
-                .m(amount)
-                .m(l.qty * sku.cost);
+            it.text("order_item_id", &line_id(&order_id, i + 1))
+                .text("order_id", &order_id)
+                .text("shop_id", shop.id)
+                .text("sku_id", &sku.id);
+            it.int("qty", l.qty)
+                .money("unit_price", l.price)
+                .money("discount_amount", l.discount)
+                .money("amount", amount)
+                .money("cost_amount", l.qty * sku.cost);
             it.end();
             self.ledger.money("order_items.amount", amount);
         }
@@ -343,40 +346,46 @@ impl Gen {
         for (t, s, loc) in events.into_iter().filter(|e| e.0 <= now) {
             self.seq.event += 1;
             let e = &mut self.bufs.logistics_events;
-            e.f(format_args!("EV{:011}", self.seq.event))
-                .s(&ship_id)
-                .s(&tracking)
-                .s(carrier)
-                .t(t)
-                .s(s)
-                .s(loc);
-            e.f(format_args!("{loc} {s}"));
+            e.text_fmt("event_id", format_args!("EV{:011}", self.seq.event))
+                .text("shipment_id", &ship_id)
+                .text("tracking_no", &tracking)
+                .text("carrier", carrier)
+                .ts("event_time", t)
+                .text("status", s)
+                .text("location", loc);
+            e.text_fmt("description", format_args!("{loc} {s}"));
             e.end();
         }
         let sh = &mut self.bufs.shipments;
-        sh.s(&ship_id)
-            .s(order_id)
-            .s(shop.id)
-            .s(WAREHOUSES[wh].0)
-            .s(carrier)
-            .s(&tracking)
-            .s(ship_status);
-        sh.t(ship_at)
-            .d(biz_day(ship_at))
-            .to(delivered)
-            .m(freight_cost)
-            .i(weight)
-            .s(dest.0)
-            .s(dest.1);
+        sh.text("shipment_id", &ship_id)
+            .text("order_id", order_id)
+            .text("shop_id", shop.id)
+            .text("warehouse_id", WAREHOUSES[wh].0)
+            .text("carrier", carrier)
+            .text("tracking_no", &tracking)
+            .text("status", ship_status);
+        sh.ts("shipped_at", ship_at)
+            .date("ship_date", biz_day(ship_at))
+            .opt_ts("delivered_at", delivered)
+            .money("freight_cost", freight_cost)
+            .int("weight_g", weight)
+            .text("dest_province", dest.0)
+            .text("dest_city", dest.1);
         sh.end();
         self.ledger.money("shipments.freight_cost", freight_cost);
         // The carrier bills every parcel it carried, in the month it was shipped.
         self.seq.statement += 1;
         let cs = &mut self.bufs.carrier_statements;
-        cs.f(format_args!("CS{:010}", self.seq.statement))
-            .s(carrier)
-            .s(&month_of(biz_day(ship_at)));
-        cs.s(&tracking).i(weight).m(freight_cost).end();
+        cs.text_fmt(
+            "statement_line_id",
+            format_args!("CS{:010}", self.seq.statement),
+        )
+        .text("carrier", carrier)
+        .text("period", &month_of(biz_day(ship_at)));
+        cs.text("tracking_no", &tracking)
+            .int("billed_weight_g", weight)
+            .money("billed_amount", freight_cost)
+            .end();
 
         let Some(delivered_at) = delivered else {
             return;
@@ -386,12 +395,12 @@ impl Gen {
             if remit <= now {
                 self.seq.cod += 1;
                 let r = &mut self.bufs.cod_remittances;
-                r.f(format_args!("COD{:09}", self.seq.cod))
-                    .s(carrier)
-                    .s(order_id)
-                    .s(&tracking)
-                    .m(pay)
-                    .t(remit)
+                r.text_fmt("remittance_id", format_args!("COD{:09}", self.seq.cod))
+                    .text("carrier", carrier)
+                    .text("order_id", order_id)
+                    .text("tracking_no", &tracking)
+                    .money("amount", pay)
+                    .ts("remitted_at", remit)
                     .end();
                 self.ledger.money("cod_remittances.amount", pay);
             }
@@ -527,18 +536,22 @@ impl Gen {
         let id = format!("RF{:09}", self.seq.refund);
         let sku_id = sku.map(|k| self.world.skus[k].id.clone());
         let r = &mut self.bufs.refunds;
-        r.s(&id)
-            .s(order_id)
-            .so(item_id)
-            .s(SHOPS[shop_i].id)
-            .so(sku_id.as_deref())
-            .s(kind)
-            .s(reason);
-        r.i(qty)
-            .m(amount)
-            .m(insurance)
-            .s(if done.is_some() { "success" } else { "pending" });
-        r.t(opened).d(biz_day(opened)).to(done).to(received).end();
+        r.text("refund_id", &id)
+            .text("order_id", order_id)
+            .opt_text("order_item_id", item_id)
+            .text("shop_id", SHOPS[shop_i].id)
+            .opt_text("sku_id", sku_id.as_deref())
+            .text("kind", kind)
+            .text("reason", reason);
+        r.int("qty", qty)
+            .money("amount", amount)
+            .money("shipping_insurance_amount", insurance)
+            .text("status", if done.is_some() { "success" } else { "pending" });
+        r.ts("created_at", opened)
+            .date("refund_date", biz_day(opened))
+            .opt_ts("completed_at", done)
+            .opt_ts("goods_received_at", received)
+            .end();
         self.ledger.money("refunds.amount", amount);
         id
     }
@@ -574,16 +587,23 @@ impl Gen {
         };
         self.seq.payment += 1;
         let p = &mut self.bufs.payments;
-        p.f(format_args!("jst:{}", self.seq.payment))
-            .s(order_id)
-            .s(shop.id)
-            .s(channel);
-        p.f(format_args!(
-            "{}{:020}",
-            super::clock::date(biz_day(at)).format("%Y%m%d"),
-            self.seq.payment * 7919 % 100_000_000_000_000_000
-        ));
-        p.m(pay).t(at).d(biz_day(at)).s("success").end();
+        p.text_fmt("payment_id", format_args!("jst:{}", self.seq.payment))
+            .text("order_id", order_id)
+            .text("shop_id", shop.id)
+            .text("channel", channel);
+        p.text_fmt(
+            "txn_no",
+            format_args!(
+                "{}{:020}",
+                super::clock::date(biz_day(at)).format("%Y%m%d"),
+                self.seq.payment * 7919 % 100_000_000_000_000_000
+            ),
+        );
+        p.money("amount", pay)
+            .ts("paid_at", at)
+            .date("pay_date", biz_day(at))
+            .text("status", "success")
+            .end();
         self.ledger.money("payments.amount", pay);
     }
 
@@ -598,15 +618,15 @@ impl Gen {
         let shop = &SHOPS[shop_i];
         self.seq.bill += 1;
         let b = &mut self.bufs.platform_bills;
-        b.f(format_args!("BL{:011}", self.seq.bill))
-            .s(shop.id)
-            .s(shop.platform);
-        b.so(order.map(|o| o.0))
-            .so(order.map(|o| o.1))
-            .s(kind)
-            .m(amount)
-            .t(at)
-            .d(biz_day(at))
+        b.text_fmt("bill_line_id", format_args!("BL{:011}", self.seq.bill))
+            .text("shop_id", shop.id)
+            .text("platform", shop.platform);
+        b.opt_text("order_id", order.map(|o| o.0))
+            .opt_text("platform_order_no", order.map(|o| o.1))
+            .text("kind", kind)
+            .money("amount", amount)
+            .ts("settled_at", at)
+            .date("settle_date", biz_day(at))
             .end();
         self.ledger.money("platform_bills.amount", amount);
     }
@@ -626,16 +646,19 @@ impl Gen {
         self.seq.movement += 1;
         let s = &self.world.skus[sku];
         let m = &mut self.bufs.stock_movements;
-        m.f(format_args!("MV{:011}", self.seq.movement))
-            .s(&s.id)
-            .s(WAREHOUSES[s.warehouse].0);
-        m.f(format_args!("L{}-{:05}", s.warehouse + 1, sku + 1))
-            .s(kind)
-            .i(qty)
-            .m(cost)
-            .t(at)
-            .d(biz_day(at));
-        m.s(ref_type).s(ref_id).end();
+        m.text_fmt("movement_id", format_args!("MV{:011}", self.seq.movement))
+            .text("sku_id", &s.id)
+            .text("warehouse_id", WAREHOUSES[s.warehouse].0);
+        m.text_fmt(
+            "location_id",
+            format_args!("L{}-{:05}", s.warehouse + 1, sku + 1),
+        )
+        .text("kind", kind)
+        .int("qty", qty)
+        .money("unit_cost", cost)
+        .ts("moved_at", at)
+        .date("move_date", biz_day(at));
+        m.text("ref_type", ref_type).text("ref_id", ref_id).end();
         self.stock.book(biz_day(at), sku, qty);
     }
 

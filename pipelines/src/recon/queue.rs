@@ -196,30 +196,26 @@ fn fen(v: i128) -> i64 {
 pub(crate) fn breaks_batch(rows: &[BreakRow]) -> Result<Option<RecordBatch>> {
     let mut b = TableBuf::new(table_def("recon_breaks")?, RECON_SOURCE);
     for r in rows {
-        b.s(&r.break_id)
-            .s(&r.check_name)
-            .s(&r.kind)
-            .s(&r.period)
-            .d(r.break_date);
-        b.so(r.shop_id.as_deref()).s(&r.key_values).s(&r.unit);
-        match r.expected {
-            Some(v) => b.m(fen(v)),
-            None => b.null(),
-        };
-        match r.actual {
-            Some(v) => b.m(fen(v)),
-            None => b.null(),
-        };
-        b.m(fen(r.difference))
-            .m(fen(r.amount_at_stake))
-            .so(r.detail.as_deref());
-        b.s(&r.status)
-            .t(r.first_seen_at)
-            .t(r.last_seen_at)
-            .to(r.resolved_at);
-        b.so(r.resolution.as_deref())
-            .so(r.note.as_deref())
-            .s(&r.updated_by)
+        b.text("break_id", &r.break_id)
+            .text("check_name", &r.check_name)
+            .text("kind", &r.kind)
+            .text("period", &r.period)
+            .date("break_date", r.break_date);
+        b.opt_text("shop_id", r.shop_id.as_deref())
+            .text("key_values", &r.key_values)
+            .text("unit", &r.unit);
+        b.opt_money("expected", r.expected.map(fen))
+            .opt_money("actual", r.actual.map(fen))
+            .money("difference", fen(r.difference))
+            .money("amount_at_stake", fen(r.amount_at_stake))
+            .opt_text("detail", r.detail.as_deref());
+        b.text("status", &r.status)
+            .ts("first_seen_at", r.first_seen_at)
+            .ts("last_seen_at", r.last_seen_at)
+            .opt_ts("resolved_at", r.resolved_at);
+        b.opt_text("resolution", r.resolution.as_deref())
+            .opt_text("note", r.note.as_deref())
+            .text("updated_by", &r.updated_by)
             .end();
     }
     Ok(b.take())
@@ -229,14 +225,14 @@ pub(crate) fn breaks_batch(rows: &[BreakRow]) -> Result<Option<RecordBatch>> {
 pub(crate) fn events_batch(events: &[BreakEvent]) -> Result<Option<RecordBatch>> {
     let mut b = TableBuf::new(table_def("recon_break_events")?, RECON_SOURCE);
     for e in events {
-        b.s(&e.break_id)
-            .t(e.event_at)
-            .s(e.event_type)
-            .so(e.run_id.as_deref());
-        b.s(&e.by_whom)
-            .s(&e.kind)
-            .m(fen(e.difference))
-            .so(e.note.as_deref())
+        b.text("break_id", &e.break_id)
+            .ts("event_at", e.event_at)
+            .text("event_type", e.event_type)
+            .opt_text("run_id", e.run_id.as_deref());
+        b.text("by_whom", &e.by_whom)
+            .text("kind", &e.kind)
+            .money("difference", fen(e.difference))
+            .opt_text("note", e.note.as_deref())
             .end();
     }
     Ok(b.take())

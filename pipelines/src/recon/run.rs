@@ -197,26 +197,25 @@ pub async fn run(
         rows.extend(r);
         events.extend(e);
         let day = |d: Option<NaiveDate>| d.map(queue_day);
-        run_rows.s(&run_id).s(&spec.name);
-        match day(opts.period.map(|p| p.from)) {
-            Some(d) => run_rows.d(d),
-            None => run_rows.null(),
-        };
-        match day(opts.period.map(|p| p.to)) {
-            Some(d) => run_rows.d(d),
-            None => run_rows.null(),
-        };
         run_rows
-            .d(queue_day(opts.as_of))
-            .t(check_started)
-            .t(now_us());
+            .text("run_id", &run_id)
+            .text("check_name", &spec.name)
+            .opt_date("period_from", day(opts.period.map(|p| p.from)))
+            .opt_date("period_to", day(opts.period.map(|p| p.to)));
         run_rows
-            .i(counts.found as i64)
-            .i(counts.opened as i64)
-            .i(counts.reopened as i64);
+            .date("as_of_date", queue_day(opts.as_of))
+            .ts("started_at", check_started)
+            .ts("finished_at", now_us());
         run_rows
-            .i(counts.closed as i64)
-            .m(i64::try_from(counts.amount_at_stake).unwrap_or(i64::MAX))
+            .int("found", counts.found as i64)
+            .int("opened", counts.opened as i64)
+            .int("reopened", counts.reopened as i64);
+        run_rows
+            .int("closed", counts.closed as i64)
+            .money(
+                "amount_at_stake",
+                i64::try_from(counts.amount_at_stake).unwrap_or(i64::MAX),
+            )
             .end();
         outcomes.push(CheckOutcome {
             check: spec.name.clone(),
