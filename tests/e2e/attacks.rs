@@ -742,3 +742,132 @@ async fn connector_secrets_stay_with_their_connector_and_the_allowlist() {
     assert_eq!(set("minishop"), Some(json!(true)), "{v}");
     assert_eq!(set("evil"), Some(json!(false)), "{v}");
 }
+
+/// The one problem of a 422 answer, with `id` written as `<id>`: another shop's record must
+/// read exactly like a record that does not exist.
+fn problem(v: &Value, id: &str) -> (String, String) {
+    let f = &v["error"]["fields"][0];
+    (
+        f["field"].as_str().unwrap_or_default().to_string(),
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .replace(id, "<id>"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_shops_rows_and_records_stay_invisible_to_a_scoped_caller() {
+    let s = start(demo_lake());
+    let root = token(&s.lake, "admin", None);
+    let scoped = token(&s.lake, "admin", Some(SHOP_A));
+    let one = |v: &Value, col: &str| -> Value { v["rows"][0][col].clone() };
+
+    // Stock movements caused by another shop's orders or returns are not shared stock data.
+    for ty in ["order", "refund"] {
+        let parent = if ty == "order" {
+            "orders o ON o.order_id"
+        } else {
+            "refunds o ON o.refund_id"
+        };
+        let (st, all) = s
+            .sql(
+                &root,
+                &format!(
+                    "SELECT count(*) AS n FROM stock_movements m JOIN {parent} = m.ref_id \
+                     WHERE m.ref_type = '{ty}' AND o.shop_id = '{SHOP_A}'"
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{all}");
+        let (st, mine) = s
+            .sql(
+                &scoped,
+                &format!("SELECT count(*) AS n FROM stock_movements WHERE ref_type = '{ty}'"),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{mine}");
+        assert_eq!(one(&mine, "n"), one(&all, "n"), "{ty} movements of shop A");
+        if ty == "order" {
+            assert!(one(&mine, "n").as_i64().is_some_and(|n| n > 0), "{mine}");
+        }
+    }
+    let (_, v) = s
+        .sql(&root, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund')")
+        .await;
+    let (_, w) = s
+        .sql(&scoped, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund')")
+        .await;
+    assert_eq!(
+        one(&v, "n"),
+        one(&w, "n"),
+        "company-wide movements stay shared"
+    );
+
+    // Form validation answers for another shop's record as for a missing one.
+    let pick = |sql: String| {
+        let s = &s;
+        let root = &root;
+        async move {
+            let (st, v) = s.sql(root, &sql).await;
+            assert_eq!(st, StatusCode::OK, "{sql}: {v}");
+            v["rows"][0]["id"].as_str().expect("an id").to_string()
+        }
+    };
+    let line = pick(format!(
+        "SELECT order_item_id AS id FROM order_items WHERE shop_id = '{SHOP_B}' LIMIT 1"
+    ))
+    .await;
+    let case = pick(format!("SELECT refund_id AS id FROM refunds WHERE shop_id = '{SHOP_B}' AND kind <> 'refund_only' LIMIT 1")).await;
+    let supplier = pick("SELECT supplier_id AS id FROM suppliers LIMIT 1".into()).await;
+    let warehouse = pick("SELECT warehouse_id AS id FROM warehouses LIMIT 1".into()).await;
+    let cases: Vec<(&str, Box<dyn Fn(&str) -> Value>, String)> = vec![
+        (
+            "purchase_requests",
+            Box::new(|id: &str| {
+                json!({"order_item_id": id, "supplier_id": supplier, "warehouse_id": warehouse,
+                       "unit_cost": "1.00", "promised_date": "2026-12-20"})
+            }),
+            line,
+        ),
+        (
+            "return_receipts",
+            Box::new(|id: &str| {
+                json!({"refund_id": id, "warehouse_id": warehouse, "qty": 999,
+                       "received_at": "2026-11-20 10:00:00"})
+            }),
+            case,
+        ),
+        (
+            "marketing_expenses",
+            Box::new(|id: &str| {
+                json!({"shop_id": id, "channel": "ztc", "kind": "ads", "amount": "10.00",
+                       "spend_date": "2026-11-20"})
+            }),
+            SHOP_B.to_string(),
+        ),
+    ];
+    for (form, body, other) in &cases {
+        let path = format!("/api/v1/forms/{form}");
+        let (st, theirs) = s
+            .call(Method::POST, &path, &scoped, Some(body(other)))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {theirs}");
+        let missing = "NOPE-404";
+        let (st, none) = s
+            .call(Method::POST, &path, &scoped, Some(body(missing)))
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {none}");
+        assert_eq!(
+            problem(&theirs, other),
+            problem(&none, missing),
+            "{form}: {theirs} vs {none}"
+        );
+        // The unscoped admin is not refused for the same record (the record exists).
+        let (st, v) = s.call(Method::POST, &path, &root, Some(body(other))).await;
+        assert!(
+            st != StatusCode::UNPROCESSABLE_ENTITY || problem(&v, other) != problem(&none, missing),
+            "{form}: the record is real: {v}"
+        );
+    }
+}

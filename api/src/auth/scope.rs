@@ -4,7 +4,8 @@
 //! filters to its shops (by the table's `shop_id`, or through the order, shipment or break the
 //! row belongs to). The SQL text is never trusted or rewritten: the base tables are simply
 //! not in the principal's session. Tables that hold no shop's rows (products, stock,
-//! purchasing) are shared; tables mixing every shop's raw data are hidden from scoped callers.
+//! purchasing) are shared, except the stock movements a shop's orders and returns caused;
+//! tables mixing every shop's raw data are hidden from scoped callers.
 
 use datafusion::prelude::SessionContext;
 use warehouse::datafusion;
@@ -26,6 +27,10 @@ pub enum TableScope {
     ViaTracking,
     /// Rows belong to the shop of their reconciliation `break_id`.
     ViaBreak,
+    /// Company-wide stock data, except rows caused by a shop's order or return case
+    /// (`ref_type` `order` / `refund`), which belong to that shop: another shop's sales by
+    /// SKU are not company-wide.
+    SharedStock,
     /// Company-wide reference or stock data: the same for every shop.
     Shared,
     /// Mixes every shop's data in ways that cannot be filtered: unscoped callers only.
@@ -49,7 +54,6 @@ pub fn policy(table: &str) -> Option<TableScope> {
         | "skus"
         | "warehouses"
         | "locations"
-        | "stock_movements"
         | "stock_snapshots"
         | "suppliers"
         | "purchase_orders"
@@ -57,6 +61,7 @@ pub fn policy(table: &str) -> Option<TableScope> {
         | "purchase_receipts"
         | "supplier_bills"
         | "campaigns" => Shared,
+        "stock_movements" => SharedStock,
         "recon_runs" | "raw_records" => Unscoped,
         _ => return None,
     })
@@ -98,8 +103,19 @@ pub async fn register_scoped(
             let _ = user.register_table(t, base.table_provider(t).await?)?;
             continue;
         };
+        if pol == TableScope::SharedStock {
+            // Three disjoint parts (an OR of IN-subqueries does not plan everywhere).
+            let sql = format!(
+                "SELECT * FROM {t} WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund') \
+                 UNION ALL SELECT * FROM {t} WHERE ref_type = 'order' AND ref_id IN (SELECT order_id FROM orders WHERE shop_id IN {list}) \
+                 UNION ALL SELECT * FROM {t} WHERE ref_type = 'refund' AND ref_id IN (SELECT refund_id FROM refunds WHERE shop_id IN {list})"
+            );
+            let df = base.sql(&sql).await?;
+            let _ = user.register_table(t, df.into_view())?;
+            continue;
+        }
         let filter = match pol {
-            TableScope::Shared => None,
+            TableScope::Shared | TableScope::SharedStock => None,
             TableScope::Unscoped => continue,
             TableScope::Shop => Some(format!("shop_id IN {list}")),
             TableScope::ViaOrder => Some(format!(

@@ -269,6 +269,7 @@ async fn submit(
         lookup: Lookup {
             wh: &st.wh,
             pending: &st.pending,
+            shops: p.shops.as_deref(),
         },
         refs: &st.refs,
         correcting: id.is_some(),
@@ -335,9 +336,10 @@ fn check_scope_of_input(
     if let Some(shop) = rec.get("shop_id").and_then(Value::as_str)
         && !p.sees_shop(shop)
     {
+        // Same answer as a missing shop: a scoped caller learns nothing of others.
         return Err(ApiError::invalid(
             "shop_id",
-            format!("shop {shop:?} is outside this caller's shops"),
+            format!("unknown shop {shop:?}"),
         ));
     }
     if f.field("order_id").is_some()
@@ -493,6 +495,7 @@ pub async fn upload_logo(
     let lookup = Lookup {
         wh: &st.wh,
         pending: &st.pending,
+        shops: None,
     };
     let current = lookup
         .row("brands", &brand)
@@ -555,6 +558,7 @@ pub async fn download_logo(
     let lookup = Lookup {
         wh: &st.wh,
         pending: &st.pending,
+        shops: None,
     };
     let row = lookup
         .row("brands", &brand)

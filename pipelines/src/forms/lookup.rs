@@ -119,18 +119,29 @@ pub fn key_of(def: &TableDef, r: &Row) -> String {
 pub struct Lookup<'a> {
     pub wh: &'a Warehouse,
     pub pending: &'a Pending,
+    /// The caller's shops (`None`: every shop). A row with a `shop_id` outside them is not
+    /// found, so a scoped caller's validation answers as if it did not exist.
+    pub shops: Option<&'a [String]>,
 }
 
 impl Lookup<'_> {
+    /// Whether the caller may see `r` (rows without a `shop_id` are company-wide).
+    fn visible(&self, r: &Row) -> bool {
+        match (self.shops, r.get("shop_id").and_then(Value::as_str)) {
+            (Some(shops), Some(shop)) => shops.iter().any(|s| s == shop),
+            _ => true,
+        }
+    }
+
     /// The current row of `table` whose (single-column) primary key is `key`.
     pub async fn row(&self, table: &str, key: &str) -> Result<Option<Row>, WarehouseError> {
         if let Some(r) = self.pending.row(table, key) {
-            return Ok(Some(r));
+            return Ok(Some(r).filter(|r| self.visible(r)));
         }
         let def = self.wh.def(table)?;
         let pk = def.primary_key.first().copied().unwrap_or_default();
         let mut rows = self.lake_where(table, pk, key).await?;
-        Ok(rows.pop())
+        Ok(rows.pop().filter(|r| self.visible(r)))
     }
 
     /// Current rows of `table` where `column = value`.
@@ -151,7 +162,7 @@ impl Lookup<'_> {
         for r in pending {
             out.insert(key_of(def, &r), r);
         }
-        let mut v: Vec<(String, Row)> = out.into_iter().collect();
+        let mut v: Vec<(String, Row)> = out.into_iter().filter(|(_, r)| self.visible(r)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(v.into_iter().map(|(_, r)| r).collect())
     }

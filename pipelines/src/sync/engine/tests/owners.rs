@@ -240,6 +240,7 @@ async fn syncs_imports_and_forms_on_the_same_orders_never_touch_each_others_rows
                             lookup: crate::forms::lookup::Lookup {
                                 wh: &wh,
                                 pending: &pending,
+                                shops: None,
                             },
                             refs: &refs,
                             correcting: false,
