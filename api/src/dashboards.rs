@@ -170,11 +170,16 @@ pub fn source_sql(
             }
             q.from = f.from;
             q.to = f.to;
-            q.shops = f.shops.clone();
             let dims = cat
                 .get(metric)
                 .and_then(|m| cat.dimensions(m))
                 .map_err(|e| e.to_string())?;
+            // A metric without a shop dimension (stock, purchasing) is company-wide: it runs
+            // in the caller's shop-scoped session, which already holds only what the shops
+            // may see, instead of being refused for every scoped caller or shop filter.
+            if dims.iter().any(|d| d == "shop") {
+                q.shops = f.shops.clone();
+            }
             for (d, v) in f.dims() {
                 if dims.iter().any(|x| x == d) {
                     q = q

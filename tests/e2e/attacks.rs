@@ -871,3 +871,129 @@ async fn other_shops_rows_and_records_stay_invisible_to_a_scoped_caller() {
         );
     }
 }
+
+impl Server {
+    /// Status and raw body of a GET.
+    async fn get_raw(&self, auth: &str, path: &str) -> (StatusCode, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(auth)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .expect("request");
+        let st = r.status();
+        (st, r.bytes().await.expect("body").to_vec())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_numbers_equal_unscoped_numbers_filtered_to_the_same_shop() {
+    let s = start(demo_lake());
+    let root = token(&s.lake, "admin", None);
+    let scoped = token(&s.lake, "admin", Some(SHOP_A));
+    // Salaries allocate shared staff across every shop's GMV: a scoped caller reads its
+    // shop's share of that allocation, not the allocation over its own rows only.
+    for m in ["salaries", "gross_profit"] {
+        let (st, all) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/metrics/{m}?by=shop,month&shops={SHOP_A}"),
+                &root,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{m}: {all}");
+        let (st, mine) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/metrics/{m}?by=shop,month"),
+                &scoped,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{m}: {mine}");
+        assert!(
+            all["rows"].as_array().is_some_and(|r| !r.is_empty()),
+            "{m}: {all}"
+        );
+        assert_eq!(
+            mine["rows"], all["rows"],
+            "{m}: scoped vs unscoped filtered"
+        );
+    }
+    // The allocation's parts sum to the salaries paid, fen for fen.
+    let (_, parts) = s
+        .sql(
+            &root,
+            "SELECT CAST(sum(amount) AS VARCHAR) AS a FROM salary_costs",
+        )
+        .await;
+    let (_, paid) = s
+        .sql(
+            &root,
+            "SELECT CAST(sum(gross_amount) AS VARCHAR) AS a FROM salaries",
+        )
+        .await;
+    assert_eq!(
+        parts["rows"][0]["a"], paid["rows"][0]["a"],
+        "{parts} vs {paid}"
+    );
+    // The shared staff rows themselves stay out of a scoped caller's salaries table.
+    let (_, shared) = s
+        .sql(
+            &scoped,
+            "SELECT count(*) AS n FROM salaries WHERE shop_id IS NULL",
+        )
+        .await;
+    assert_eq!(shared["rows"][0]["n"], json!(0), "{shared}");
+
+    // Company-wide dashboards and reports (stock, purchasing) answer scoped callers, with
+    // the same figures as an unscoped caller filtering to the shop.
+    for d in ["warehouse", "purchasing"] {
+        let (st, mine) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/dashboards/{d}"),
+                &scoped,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}: {mine}");
+        let (st, all) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/dashboards/{d}?shop={SHOP_A}"),
+                &root,
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{d}: {all}");
+        for (a, b) in mine["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .zip(all["panels"].as_array().expect("panels"))
+        {
+            assert_eq!(a["spec"]["data"], b["spec"]["data"], "{d}/{}", a["id"]);
+            if a["id"] != "suggestions" && a["source"]["forecast"].is_null() {
+                assert!(a["error"].is_null(), "{d}/{}: {}", a["id"], a["error"]);
+            }
+        }
+    }
+    for path in [
+        "/api/v1/dashboards/warehouse.xlsx",
+        "/api/v1/reports/stock-valuation.xlsx",
+        "/api/v1/reports/stock-valuation.pdf",
+    ] {
+        let (st, body) = s.get_raw(&scoped, path).await;
+        assert_eq!(
+            st,
+            StatusCode::OK,
+            "{path}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(400)])
+        );
+        assert!(body.len() > 1000, "{path}: {} bytes", body.len());
+    }
+}

@@ -94,13 +94,13 @@ impl TableCache {
         Ok(table)
     }
 
-    /// Registers every canonical table, latest version, in `ctx`.
+    /// Registers every canonical table, latest version, and the derived views in `ctx`.
     pub async fn register_all(&self, ctx: &SessionContext) -> Result<()> {
         for def in CATALOG {
             let t = self.table(def.name).await?;
             Warehouse::register_loaded(ctx, def.name, &t).await?;
         }
-        Ok(())
+        crate::session::register_views(ctx).await
     }
 
     /// The version of every canonical table, as [`TableCache::register_all`] would read them:

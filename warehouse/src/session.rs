@@ -25,6 +25,23 @@ pub(crate) fn new_context() -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
+/// Registers every derived view ([`crate::schema::VIEWS`]) in `ctx`, over the tables already
+/// registered there.
+pub(crate) async fn register_views(ctx: &SessionContext) -> Result<()> {
+    for v in crate::schema::VIEWS {
+        let view = ctx
+            .sql(v.sql)
+            .await
+            .map_err(|e| WarehouseError::Schema {
+                table: v.name.into(),
+                reason: format!("planning the view: {e}"),
+            })?
+            .into_view();
+        ctx.register_table(v.name, view)?;
+    }
+    Ok(())
+}
+
 impl Warehouse {
     /// A session with every table at its latest version.
     pub async fn session(&self) -> Result<SessionContext> {
@@ -41,6 +58,7 @@ impl Warehouse {
             self.register(&ctx, def.name, versions.get(def.name).copied())
                 .await?;
         }
+        register_views(&ctx).await?;
         Ok(ctx)
     }
 

@@ -67,9 +67,12 @@ pub fn policy(table: &str) -> Option<TableScope> {
     })
 }
 
-/// Whether a role may read a table at all (salaries need the payroll permission).
+/// Whether a role may read a table or view at all (salaries, and views over them, need the
+/// payroll permission).
 pub fn role_reads(p: &Principal, table: &str) -> bool {
-    table != "salaries" || allows(p.role, Perm::Payroll)
+    let reads_salaries = table == "salaries"
+        || warehouse::schema::view(table).is_some_and(|v| v.reads.contains(&"salaries"));
+    !reads_salaries || allows(p.role, Perm::Payroll)
 }
 
 /// Registers in `user` what `p` may read of the tables registered in `base`: each table
@@ -140,6 +143,24 @@ pub async fn register_scoped(
                 let _ = user.register_table(t, df.into_view())?;
             }
         }
+    }
+    // Derived views are built over the unscoped tables of `base`, then filtered to the
+    // caller's shops: an allocation across shops reads the same for every caller.
+    for v in warehouse::schema::VIEWS {
+        if !role_reads(p, v.name) || !v.reads.iter().all(|t| role_reads(p, t)) {
+            continue;
+        }
+        let provider = match &in_list {
+            None => base.table_provider(v.name).await?,
+            Some(list) => base
+                .sql(&format!(
+                    "SELECT * FROM {} WHERE {} IN {list}",
+                    v.name, v.shop_column
+                ))
+                .await?
+                .into_view(),
+        };
+        let _ = user.register_table(v.name, provider)?;
     }
     Ok(())
 }

@@ -106,8 +106,14 @@ pub async fn metric(
                 .collect()
         })
         .unwrap_or_default();
+    let by_shop = cat
+        .get(&name)
+        .and_then(|m| cat.dimensions(m))
+        .is_ok_and(|d| d.iter().any(|x| x == "shop"));
     mq.shops = match (&p.shops, asked.is_empty()) {
         (None, _) => asked,
+        // A company-wide metric (no shop dimension) runs in the scoped session unfiltered.
+        (Some(_), true) if !by_shop => Vec::new(),
         (Some(mine), true) => mine.clone(),
         (Some(_), false) => {
             if let Some(bad) = asked.iter().find(|s| !p.sees_shop(s)) {

@@ -17,6 +17,7 @@
 
 mod render;
 mod tables;
+mod views;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 pub use render::render_markdown;
 pub use tables::CATALOG;
+pub use views::{VIEWS, ViewDef, view};
 
 /// The time zone business dates are computed in.
 pub use vocab::BUSINESS_TZ;
