@@ -5,7 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = api::cli::Cli::parse();
-    let filter = EnvFilter::new(log_directives(std::env::var("ZHONGTAI_LOG").ok().as_deref()));
+    let filter = EnvFilter::new(log_directives(
+        std::env::var("ZHONGTAI_LOG").ok().as_deref(),
+    ));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -57,7 +59,10 @@ const QUIET: &[(&str, &str)] = &[
 /// The filter: the user's directives (default `warn`), plus [`QUIET`] for every library target
 /// the user did not name.
 fn log_directives(user: Option<&str>) -> String {
-    let user = user.map(str::trim).filter(|u| !u.is_empty()).unwrap_or("warn");
+    let user = user
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or("warn");
     let mut out = user.to_string();
     for (target, level) in QUIET {
         if !user.contains(target) {
@@ -75,7 +80,10 @@ mod tests {
     fn library_targets_stay_quiet_unless_named() {
         let d = log_directives(Some("info"));
         assert!(d.starts_with("info,"), "{d}");
-        assert!(d.contains("delta_kernel=warn") && d.contains("buoyant_kernel=warn"), "{d}");
+        assert!(
+            d.contains("delta_kernel=warn") && d.contains("buoyant_kernel=warn"),
+            "{d}"
+        );
         let named = log_directives(Some("info,delta_kernel=debug"));
         assert!(!named.contains("delta_kernel=warn"), "{named}");
         assert!(log_directives(None).starts_with("warn,"));

@@ -786,7 +786,11 @@ async fn malformed_submissions_are_refused_and_store_nothing_and_idempotency_wri
             "not an image",
         ),
         (Some("image/jpeg"), png.clone(), "png sent as jpeg"),
-        (Some("image/png"), png_then_html, "a PNG signature in front of HTML"),
+        (
+            Some("image/png"),
+            png_then_html,
+            "a PNG signature in front of HTML",
+        ),
         (Some("image/png"), vec![0u8; 600 * 1024], "too big"),
         (None, png.clone(), "no content type"),
         (Some("image/png"), Vec::new(), "empty"),

@@ -125,7 +125,9 @@ fn processes_started_together_on_a_fresh_data_dir_all_succeed_with_exact_results
     // The TOP simulator serves a Tmall and a Taobao seller: two connectors, one per shop.
     // Its world ends yesterday: a world reaching into today grows while the test runs, and
     // the second (one-by-one) run would see trades the first could not.
-    let yesterday = (chrono::Utc::now().with_timezone(&vocab::BUSINESS_TZ).date_naive()
+    let yesterday = (chrono::Utc::now()
+        .with_timezone(&vocab::BUSINESS_TZ)
+        .date_naive()
         - chrono::Days::new(1))
     .to_string();
     let sim_home = Lake::new();
