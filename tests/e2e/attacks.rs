@@ -563,6 +563,7 @@ async fn stored_alert_rules_run_as_their_author() {
         "[alerts.channels.mail]\nkind = \"email\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nfrom = \"zt <a@example.com>\"\nto = [\"b@example.com\"]\n",
     );
     let integrator = token(&lake, "integrator", None);
+    let admin = token(&lake, "admin", None);
     let s = start(lake);
     let (_, me) = s.call(Method::GET, "/api/v1/me", &integrator, None).await;
     let id = me["id"]
@@ -598,10 +599,45 @@ async fn stored_alert_rules_run_as_their_author() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
+    // An admin's rule over salaries: its keys (names) and values (pay) are payroll data.
+    let (st, v) = s
+        .call(
+            Method::PUT,
+            "/api/v1/alerts/rules/payroll",
+            &admin,
+            Some(rule(
+                "SELECT employee_name AS key, gross_amount AS value FROM salaries",
+            )),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     let run = s.lake.ok(&["jobs", "run", "alerts", "--inline"]);
     assert!(!run.contains("revoked"), "{run}");
     let r: Value = serde_json::from_str(run.trim()).unwrap_or(json!({}));
     assert!(r.to_string().contains("keys"), "{run}");
+    let rules_seen = |v: &Value| -> std::collections::BTreeSet<String> {
+        v["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter_map(|k| k["rule"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (st, all) = s.call(Method::GET, "/api/v1/alerts", &admin, None).await;
+    assert_eq!(st, StatusCode::OK, "{all}");
+    assert!(
+        rules_seen(&all).contains("payroll") && rules_seen(&all).contains("big-orders"),
+        "{all}"
+    );
+    let (st, theirs) = s
+        .call(Method::GET, "/api/v1/alerts", &integrator, None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{theirs}");
+    assert!(rules_seen(&theirs).contains("big-orders"), "{theirs}");
+    assert!(
+        !rules_seen(&theirs).contains("payroll") && !theirs.to_string().contains("gross"),
+        "an integrator read payroll alert values: {theirs}"
+    );
     // Its author revoked, the rule reads nothing and says why.
     s.lake.ok(&["token", "revoke", &id]);
     let run = s.lake.ok(&["jobs", "run", "alerts", "--inline"]);

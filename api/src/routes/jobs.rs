@@ -283,8 +283,33 @@ pub async fn list_alerts(
     require(&p, Perm::JobsRead)?;
     unscoped(&p)?;
     let s = alert_store(&st);
-    let states = s.states("").await.map_err(backend)?;
+    let mut states = s.states("").await.map_err(backend)?;
+    let hidden = unreadable_rules(&st, &p, &s).await?;
+    states.retain(|k| !hidden.contains(&k.rule));
     Ok(Json(json!({"alerts": states})))
+}
+
+/// Rules whose keys and values `p` may not read: those whose SQL does not plan in `p`'s
+/// session (it names a table `p`'s role cannot read, such as `salaries`). A rule's state is
+/// what its query returned, so it is shown only to those who could run that query.
+async fn unreadable_rules(
+    st: &AppState,
+    p: &Principal,
+    s: &AlertStore,
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    let mut hidden = std::collections::HashSet::new();
+    let Some(rt) = &st.jobs.alerts else {
+        return Ok(hidden);
+    };
+    let ctx = crate::routes::query::session_for(st, p).await?;
+    for r in rt.rules(s).await.map_err(backend)? {
+        if let Some(sql) = &r.sql
+            && ctx.state().create_logical_plan(sql).await.is_err()
+        {
+            hidden.insert(r.name);
+        }
+    }
+    Ok(hidden)
 }
 
 /// `GET /api/v1/alerts/deliveries`: the delivery log with each platform's answer.
