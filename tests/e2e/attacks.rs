@@ -1033,3 +1033,18 @@ async fn scoped_numbers_equal_unscoped_numbers_filtered_to_the_same_shop() {
         assert!(body.len() > 1000, "{path}: {} bytes", body.len());
     }
 }
+
+#[test]
+fn the_command_line_query_has_the_servers_sql_limits() {
+    let lake = Lake::new();
+    let deep = format!("SELECT {}", vec!["1"; 3000].join(" + "));
+    let err = lake.fails(&["query", &deep]);
+    assert!(
+        err.contains("refused") && err.contains("operators"),
+        "{err}"
+    );
+    let err = lake.fails(&["query", "SELECT length(repeat('x', 2147483647)) AS n"]);
+    assert!(err.contains("repeat"), "{err}");
+    let ok = lake.ok(&["query", "SELECT length(repeat('x', 1000)) AS n"]);
+    assert!(ok.contains("1000"), "{ok}");
+}

@@ -101,12 +101,14 @@ impl Warehouse {
 impl Warehouse {
     /// Runs SQL that cannot change anything: DDL, DML and statements such as `SET` or `COPY`
     /// are refused by the planner. Tables in `versions` are read as of that version.
+    /// (Allocating functions such as `repeat` and `range` are capped, as in the server.)
     pub async fn query_readonly(
         &self,
         sql: &str,
         versions: &HashMap<String, u64>,
     ) -> Result<Vec<RecordBatch>> {
         let ctx = self.session_at(versions).await?;
+        crate::guard::cap_functions(&ctx);
         let opts = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)

@@ -19,6 +19,9 @@ pub async fn run(cfg: &Config, args: &QueryArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--as-of {pin}: the version must be a whole number"))?;
         versions.insert(table.to_string(), v);
     }
+    // The same limits as the server's /query: depth and size before planning, and the
+    // allocating functions capped (the command line is no reason to take a machine down).
+    warehouse::guard::check_sql(&args.sql).context("the query was refused")?;
     let wh = super::open(cfg).await?;
     let batches = wh.query_readonly(&args.sql, &versions).await?;
     write_batches(&mut std::io::stdout().lock(), &batches, args.format)

@@ -195,6 +195,71 @@ fn lens(v: &ColumnarValue) -> Result<Vals> {
     }
 }
 
+/// Nanoseconds in one unit of a date or timestamp type's integer value.
+fn unit_nanos(t: &DataType) -> Option<i128> {
+    use arrow::datatypes::TimeUnit;
+    Some(match t {
+        DataType::Date32 => 86_400_000_000_000,
+        DataType::Date64 | DataType::Timestamp(TimeUnit::Millisecond, _) => 1_000_000,
+        DataType::Timestamp(TimeUnit::Second, _) => 1_000_000_000,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1_000,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1,
+        _ => return None,
+    })
+}
+
+/// An interval step as a count of `unit` nanoseconds (at least 1; a month counts as its
+/// shortest, 28 days, so the estimate never falls below the real size).
+fn interval_steps(v: &ColumnarValue, unit: i128) -> Result<Vals> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{IntervalDayTimeType, IntervalMonthDayNanoType, IntervalYearMonthType};
+    const DAY: i128 = 86_400_000_000_000;
+    let (a, scalar) = as_array(v)?;
+    let nanos: Vec<Option<i128>> = match a.data_type() {
+        DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano) => a
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .iter()
+            .map(|x| {
+                x.map(|i| {
+                    i128::from(i.months).abs() * 28 * DAY
+                        + i128::from(i.days).abs() * DAY
+                        + i128::from(i.nanoseconds).abs()
+                })
+            })
+            .collect(),
+        DataType::Interval(arrow::datatypes::IntervalUnit::DayTime) => a
+            .as_primitive::<IntervalDayTimeType>()
+            .iter()
+            .map(|x| {
+                x.map(|i| {
+                    i128::from(i.days).abs() * DAY + i128::from(i.milliseconds).abs() * 1_000_000
+                })
+            })
+            .collect(),
+        DataType::Interval(arrow::datatypes::IntervalUnit::YearMonth) => a
+            .as_primitive::<IntervalYearMonthType>()
+            .iter()
+            .map(|x| x.map(|m| i128::from(m).abs() * 28 * DAY))
+            .collect(),
+        _ => return ints(v),
+    };
+    let steps: Vec<Option<i128>> = (0..a.len())
+        .map(|i| {
+            nanos
+                .get(i)
+                .copied()
+                .flatten()
+                .filter(|_| a.is_valid(i))
+                .map(|n| (n / unit.max(1)).max(1))
+        })
+        .collect();
+    Ok(if scalar {
+        Vals::One(steps.first().copied().flatten())
+    } else {
+        Vals::Many(steps)
+    })
+}
+
 /// What a call would build, in bytes, over all its rows.
 fn output_bytes(rule: Rule, args: &[ColumnarValue], rows: usize) -> Result<u128> {
     let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
@@ -255,7 +320,16 @@ fn per_call_bytes(rule: Rule, args: &[ColumnarValue], rows: usize) -> Result<u12
             let (start, stop, step) = match args.len() {
                 1 => (None, vals(0, ints)?, None),
                 2 => (vals(0, ints)?, vals(1, ints)?, None),
-                _ => (vals(0, ints)?, vals(1, ints)?, vals(2, ints)?),
+                _ => {
+                    // Dates and timestamps step by an interval: express it in the unit the
+                    // bounds are counted in (days, or the timestamp's unit).
+                    let unit = arg(0).and_then(|a| unit_nanos(&a.data_type()));
+                    let step = match (unit, arg(2)) {
+                        (Some(unit), Some(s)) => Some(interval_steps(s, unit)?),
+                        _ => vals(2, ints)?,
+                    };
+                    (vals(0, ints)?, vals(1, ints)?, step)
+                }
             };
             let Some(stop) = stop else { return Ok(0) };
             for r in 0..rows {

@@ -48,6 +48,10 @@ async fn allocating_functions_refuse_huge_calls_and_answer_normal_ones() {
         // Constants are repeated on every row: 2 MB is 16 GB over one batch.
         "SELECT repeat('ab', 1000000) FROM t LIMIT 5",
         "SELECT length(repeat('ab', 10000000))",
+        // Dates and timestamps step by intervals: sized in the bounds' own unit.
+        "SELECT cardinality(range(DATE '0001-01-01', DATE '9999-12-31', INTERVAL '1 day'))",
+        "SELECT cardinality(range(TIMESTAMP '2000-01-01 00:00:00', TIMESTAMP '2026-01-01 00:00:00', INTERVAL '1 second'))",
+        "SELECT cardinality(generate_series(TIMESTAMP '1970-01-01 00:00:00', TIMESTAMP '2100-01-01 00:00:00', INTERVAL '1 minute'))",
     ] {
         let e = one(&ctx, sql).await.expect_err(sql);
         assert!(
@@ -66,6 +70,18 @@ async fn allocating_functions_refuse_huge_calls_and_answer_normal_ones() {
             39,
         ),
         ("SELECT cardinality(array_repeat('x', 1000))", 1_000),
+        (
+            "SELECT cardinality(range(DATE '2026-01-01', DATE '2026-12-31', INTERVAL '1 day'))",
+            364,
+        ),
+        (
+            "SELECT cardinality(generate_series(DATE '2026-01-01', DATE '2026-12-01', INTERVAL '1 month'))",
+            12,
+        ),
+        (
+            "SELECT cardinality(range(TIMESTAMP '2026-11-01 00:00:00', TIMESTAMP '2026-11-02 00:00:00', INTERVAL '1 hour'))",
+            24,
+        ),
     ] {
         assert_eq!(one(&ctx, sql).await, Ok(want), "{sql}");
     }
