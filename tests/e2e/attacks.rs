@@ -1048,3 +1048,65 @@ fn the_command_line_query_has_the_servers_sql_limits() {
     let ok = lake.ok(&["query", "SELECT length(repeat('x', 1000)) AS n"]);
     assert!(ok.contains("1000"), "{ok}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_naming_another_writers_key_is_refused_at_once() {
+    let s = start(demo_lake());
+    let admin = token(&s.lake, "admin", None);
+    let (_, v) = s
+        .sql(&admin, "SELECT payment_id, order_id, source FROM payments WHERE source NOT LIKE 'form:%' LIMIT 1")
+        .await;
+    let taken = v["rows"][0]["payment_id"]
+        .as_str()
+        .expect("payment")
+        .to_string();
+    let order = v["rows"][0]["order_id"]
+        .as_str()
+        .expect("order")
+        .to_string();
+    let owner = v["rows"][0]["source"].as_str().expect("source").to_string();
+    let body = |id: Option<&str>| {
+        let mut b = json!({"order_id": order, "channel": "bank", "txn_no": "T-1", "amount": "12.30", "paid_at": "2026-11-20 10:00:00"});
+        if let Some(id) = id {
+            b["payment_id"] = json!(id);
+        }
+        b
+    };
+    let (st, v) = s
+        .call(
+            Method::POST,
+            "/api/v1/forms/payments",
+            &admin,
+            Some(body(Some(&taken))),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let f = &v["error"]["fields"][0];
+    assert_eq!(f["field"], "payment_id", "{v}");
+    assert!(
+        f["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&owner) && m.contains(&taken)),
+        "{v}"
+    );
+    // A fresh id, or none, is accepted.
+    for id in [Some("MANUAL-FRESH-1"), None] {
+        let (st, v) = s
+            .call(
+                Method::POST,
+                "/api/v1/forms/payments",
+                &admin,
+                Some(body(id)),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{id:?}: {v}");
+    }
+    // The synced row is unchanged.
+    let (_, v) = s
+        .sql(
+            &admin,
+            &format!("SELECT source FROM payments WHERE payment_id = '{taken}'"),
+        )
+        .await;
+    assert_eq!(v["rows"][0]["source"], json!(owner), "{v}");
+}

@@ -294,6 +294,14 @@ async fn submit(
             f.name
         )));
     }
+    if !f.corrects && id.is_none() {
+        // A key another writer holds would be kept out of the lake at the flush: say so now.
+        match pipelines::forms::taken::check(&st.refs.taken, &st.wh, &value, &built).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(ApiError::Invalid(e)),
+            Err(e) => return Err(ApiError::internal("reading the keys other writers hold", e)),
+        }
+    }
     let sub = Submission {
         form: f.name,
         correcting: id.is_some(),

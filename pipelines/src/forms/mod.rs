@@ -10,7 +10,8 @@
 //!
 //! Codemap: `fields` (types and value checks), `defs` (every form), `labels` (field labels in
 //! English and Chinese), `validate`, `schema`,
-//! `build` (rows each form writes, with the lookups it needs), `refs` (known ids), `flush`
+//! `build` (rows each form writes, with the lookups it needs), `refs` (known ids), `taken`
+//! (keys other writers hold: refused at submission), `flush`
 //! (journal entries into the lake, owned by `form:<name>`).
 
 pub mod build;
@@ -21,6 +22,7 @@ pub mod labels;
 pub mod lookup;
 pub mod refs;
 pub mod schema;
+pub mod taken;
 pub mod validate;
 
 use fields::Field;

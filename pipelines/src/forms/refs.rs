@@ -35,6 +35,8 @@ const SOURCES: &[(RefKind, &str, &str, &str)] = &[
 pub struct Refs {
     sets: RwLock<HashMap<RefKind, HashMap<String, String>>>,
     versions: RwLock<HashMap<&'static str, u64>>,
+    /// Keys other writers hold, refreshed with the ids.
+    pub taken: super::taken::TakenKeys,
 }
 
 impl Refs {
@@ -71,6 +73,7 @@ impl Refs {
     /// Reloads every kind whose table moved since the last load. Ids added by forms are kept
     /// (a reload merges), because the lake may not have them yet.
     pub async fn refresh(&self, wh: &Warehouse) -> Result<(), warehouse::WarehouseError> {
+        self.taken.refresh(wh).await?;
         for (kind, table, id, val) in SOURCES {
             let v = wh.version(table).await?;
             let seen = self
