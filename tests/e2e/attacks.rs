@@ -519,6 +519,28 @@ async fn idle_half_sent_and_dribbling_connections_are_closed() {
         }
         held.push((i, c));
     }
+    // Kept-alive connections: one quick request answered, then the next one dribbled (its
+    // headers get their own deadline, not only the idle timeout).
+    for i in 200..220 {
+        let mut c = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("request");
+        let mut buf = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("answer in time")
+            .expect("answer");
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        c.write_all(b"G").await.expect("next request");
+        held.push((1000 + (i - 200) * 4 + 2, c));
+    }
     // Dribble a byte a second to half of them, watching /healthz meanwhile.
     let started = Instant::now();
     let mut worst = Duration::ZERO;

@@ -4,9 +4,11 @@
 //!
 //! [`GuardedListener`] wraps the TCP listener axum serves: at the cap, new connections wait in
 //! the kernel's backlog; each accepted stream is a [`GuardedIo`] that fails its reads (closing
-//! the connection) when the first request's headers have not ended (`\r\n\r\n`) within
+//! the connection) when a request's headers have not ended (`\r\n\r\n`) within
 //! [`ConnLimits::header_timeout`], or when nothing was read or written for
-//! [`ConnLimits::idle_timeout`].
+//! [`ConnLimits::idle_timeout`]. On a kept-alive connection the header deadline starts again
+//! with the next request: the first read after an answer was written that begins with a
+//! method's capital letter (a request body, JSON or a file, is read before the answer).
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,7 +29,7 @@ use tokio::time::{Instant, Sleep};
 pub struct ConnLimits {
     /// Connections open at once.
     pub max_connections: usize,
-    /// Time a new connection has to send its first request's headers.
+    /// Time a connection has to send a request's headers (each request's, on keep-alive).
     pub header_timeout: Duration,
     /// Time a connection may do nothing (longer than the query timeout: a connection waiting
     /// for a query's answer reads nothing meanwhile).
@@ -114,8 +116,10 @@ pub struct GuardedIo {
     moved: Instant,
     /// Whether the idle deadline has replaced the header deadline.
     idle_armed: bool,
-    /// How much of `\r\n\r\n` the bytes read so far end with; 4 once the first headers ended.
+    /// How much of `\r\n\r\n` the bytes read so far end with; 4 once the headers ended.
     matched: u8,
+    /// Whether an answer was written since the current request's headers ended.
+    answered: bool,
 }
 
 const HEADERS_END: &[u8; 4] = b"\r\n\r\n";
@@ -130,7 +134,28 @@ impl GuardedIo {
             moved: Instant::now(),
             idle_armed: false,
             matched: 0,
+            answered: false,
         }
+    }
+
+    /// A read after an answer that starts like a request line: the next request on a
+    /// kept-alive connection, whose headers get their own deadline.
+    fn next_request(&mut self, first: u8) {
+        if self.headers_done() && self.answered && first.is_ascii_uppercase() {
+            self.matched = 0;
+            self.answered = false;
+            self.idle_armed = false;
+            self.deadline
+                .as_mut()
+                .reset(Instant::now() + self.limits.header_timeout);
+        }
+    }
+
+    fn wrote(&mut self) {
+        if self.headers_done() {
+            self.answered = true;
+        }
+        self.active();
     }
 
     fn headers_done(&self) -> bool {
@@ -187,7 +212,9 @@ impl AsyncRead for GuardedIo {
         match Pin::new(&mut self.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
                 let read = &buf.filled()[before..];
-                if !read.is_empty() {
+                if let Some(&first) = read.first() {
+                    self.next_request(first);
+                    let read = &buf.filled()[before..];
                     self.scan(read);
                     self.active();
                 }
@@ -214,7 +241,7 @@ impl AsyncWrite for GuardedIo {
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.stream).poll_write(cx, data);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.active();
+            self.wrote();
         }
         r
     }
@@ -234,7 +261,7 @@ impl AsyncWrite for GuardedIo {
     ) -> Poll<io::Result<usize>> {
         let r = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            self.active();
+            self.wrote();
         }
         r
     }
