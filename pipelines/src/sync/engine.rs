@@ -2,11 +2,13 @@
 //!
 //! The range `[from, to)` (Asia/Shanghai wall-clock) is cut into windows no longer than the
 //! stream allows. Each window is paged completely; records are de-duplicated by key (the
-//! highest version wins: a record modified while paging can appear twice) and written in the
-//! order [`Mapped`] gives. The last table's commit also records the cursor (the end of the
+//! highest version wins: a record modified while paging can appear twice) and written child
+//! tables first. The stream's main table's commit also records the cursor (the end of the
 //! window, as Unix seconds) as a Delta app transaction, so data and cursor land together or
 //! not at all. A crash before that commit leaves the cursor behind: the next run reads the
-//! window again and writes the same rows again, which upserts make harmless.
+//! window again and writes the same rows again, which upserts make harmless. Windows without
+//! records commit nothing of their own: their cursor moves are batched
+//! ([`EMPTY_WINDOWS_PER_COMMIT`]).
 //!
 //! Writes are cheap when they can be: the engine keeps, per table, the set of keys (or
 //! groups) its source already has in the lake. Rows with only new keys are appended; a batch
@@ -89,6 +91,10 @@ pub struct SyncReport {
     pub skipped: u64,
     pub started_at: Option<NaiveDateTime>,
     pub cursor: Option<NaiveDateTime>,
+    /// Windows that held no records (their cursor moves are committed in batches).
+    pub empty_windows: u64,
+    /// Commits made only to move the cursor past empty windows.
+    pub cursor_commits: u64,
     pub elapsed: Duration,
     pub client: StreamStats,
 }
@@ -173,6 +179,7 @@ pub async fn sync_stream(
         started,
         base_stats,
         progress,
+        deferred: None,
     };
     let windows: Vec<(NaiveDateTime, NaiveDateTime)> = match window {
         None => vec![(opts.from, opts.to)],
@@ -219,6 +226,23 @@ struct Run<'a> {
     started: Instant,
     base_stats: StreamStats,
     progress: &'a (dyn Fn(&SyncReport) + Sync),
+    /// The cursor past empty windows, not committed yet (see [`EMPTY_WINDOWS_PER_COMMIT`]).
+    deferred: Option<Deferred>,
+}
+
+/// Empty windows move the cursor in memory; it is committed with the next window that holds
+/// records, at the end of the run, or after this many empty windows (or
+/// [`EMPTY_WINDOWS_MAX_AGE`]) in a row, so a two-year backfill of a quiet shop makes a few
+/// dozen cursor commits instead of one per day. A crash loses only the deferred moves: the
+/// next run reads those empty windows again.
+pub const EMPTY_WINDOWS_PER_COMMIT: usize = 96;
+/// The longest a cursor past empty windows waits before it is committed.
+pub const EMPTY_WINDOWS_MAX_AGE: Duration = Duration::from_secs(30);
+
+struct Deferred {
+    cursor: i64,
+    windows: usize,
+    since: Instant,
 }
 
 /// A write task that dies with the sync that started it (a cancelled sync must not leave a
@@ -288,6 +312,7 @@ impl Run<'_> {
         let mut buffer: HashMap<String, Buffered> = HashMap::new();
         let mut raw: Vec<(String, i64, String)> = Vec::new();
         let mut next: Option<String>;
+        let mut flushed = false;
         loop {
             let page = match f.pages.recv().await {
                 Some(p) => p?,
@@ -325,9 +350,16 @@ impl Run<'_> {
             if buffer.len() >= self.opts.flush_rows.max(1) {
                 self.flush(std::mem::take(&mut buffer), std::mem::take(&mut raw), None)
                     .await?;
+                flushed = true;
             }
         }
-        self.flush(buffer, raw, Some(to_unix(end))).await?;
+        if buffer.is_empty() && raw.is_empty() && !flushed {
+            self.defer(to_unix(end)).await?;
+        } else {
+            // Rows to write: the cursor travels in their commit (past any deferred one).
+            self.deferred = None;
+            self.flush(buffer, raw, Some(to_unix(end))).await?;
+        }
         self.report.windows += 1;
         self.report.cursor = Some(end);
         self.tick();
@@ -385,8 +417,35 @@ impl Run<'_> {
         Ok(w)
     }
 
-    /// Waits for the last flush.
+    /// An empty window: the cursor moves in memory, committed alone once enough empty
+    /// windows (or time) have passed.
+    async fn defer(&mut self, cursor: i64) -> Result<()> {
+        let d = self.deferred.get_or_insert(Deferred {
+            cursor,
+            windows: 0,
+            since: Instant::now(),
+        });
+        d.cursor = cursor;
+        d.windows += 1;
+        self.report.empty_windows += 1;
+        if d.windows >= EMPTY_WINDOWS_PER_COMMIT || d.since.elapsed() >= EMPTY_WINDOWS_MAX_AGE {
+            self.commit_deferred().await?;
+        }
+        Ok(())
+    }
+
+    async fn commit_deferred(&mut self) -> Result<()> {
+        if let Some(d) = self.deferred.take() {
+            self.report.cursor_commits += 1;
+            self.flush(HashMap::new(), Vec::new(), Some(d.cursor))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Commits a deferred cursor and waits for the last flush.
     async fn finish(&mut self) -> Result<()> {
+        self.commit_deferred().await?;
         let w = self.writer().await?;
         self.idle = Some(w);
         Ok(())

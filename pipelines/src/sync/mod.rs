@@ -20,4 +20,7 @@ mod tests_manifest;
 mod tests_top;
 mod writer;
 
-pub use engine::{SyncOptions, SyncReport, cursor, cursor_id, sync_stream};
+pub use engine::{
+    EMPTY_WINDOWS_MAX_AGE, EMPTY_WINDOWS_PER_COMMIT, SyncOptions, SyncReport, cursor, cursor_id,
+    sync_stream,
+};

@@ -298,3 +298,52 @@ async fn top_orders_and_refunds_pass_the_conformance_suite() {
         assert_eq!(report.checks.len(), 5, "{}: {:?}", s.name(), report.checks);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_windows_of_a_long_backfill_share_their_cursor_commits() {
+    let (sim, _dir, wh) = setup(200, Vec::new()).await;
+    // A year of one-day windows before the world (five days, late changes up to day ten):
+    // at least 360 of them are empty.
+    let from = day0() - chrono::Duration::days(360);
+    let to = days(10);
+    let before = wh.version("orders").await.expect("version");
+    let s = streams(&sim, 0).remove(0);
+    assert_eq!(s.name(), "orders");
+    let r = sync_stream(&wh, "top-0", &s, &SyncOptions::new(from, to), &|_| {})
+        .await
+        .expect("sync");
+    assert_eq!(r.windows, 370, "{r:?}");
+    assert!(r.empty_windows >= 360, "{r:?}");
+    let commits = wh.version("orders").await.expect("version") - before;
+    // One data commit per non-empty window, plus one cursor commit per 96 empty windows in a
+    // row and one at the end.
+    let full = r.windows - r.empty_windows;
+    let bound = full + r.empty_windows.div_ceil(EMPTY_WINDOWS_PER_COMMIT as u64) + 1;
+    assert!(
+        commits <= bound,
+        "{commits} commits for {full} non-empty windows (bound {bound}): {r:?}"
+    );
+    assert!(r.cursor_commits >= 3, "{r:?}");
+    // The cursor is durable at the end of the range: an incremental run re-reads only the
+    // overlap.
+    let c = cursor(&wh, "top-0", s.as_ref()).await.expect("cursor");
+    assert_eq!(c, Some(to));
+    let again = sync_stream(&wh, "top-0", &s, &SyncOptions::new(from, to), &|_| {})
+        .await
+        .expect("again");
+    assert!(again.windows <= 2, "{again:?}");
+    // Every trade of the shop arrived.
+    let want: i64 = expected_orders(&sim.state.world)
+        .iter()
+        .filter(|((shop, _), _)| shop == SHOPS[0])
+        .map(|(_, (n, _))| n)
+        .sum();
+    assert_eq!(
+        scalar(
+            &wh,
+            &format!("select count(*) from orders where shop_id = '{}'", SHOPS[0])
+        )
+        .await,
+        want
+    );
+}
