@@ -26,3 +26,4 @@ pub mod sign;
 pub mod stream;
 pub mod tolerant;
 pub mod top;
+mod transport;

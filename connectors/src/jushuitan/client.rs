@@ -3,11 +3,13 @@
 //!
 //! - Pacing: at most `per_second` calls in any second and `per_minute` in any minute (5 and
 //!   100 on the real platform), with a small margin so the gateway never counts more.
-//! - Code 100: refresh the access token once (the new token is kept) and retry.
-//! - Codes 199/200, 140, HTTP 5xx, unreadable bodies, timeouts and connection errors: retry
-//!   with exponential back-off and jitter, up to `max_retries`.
-//! - Anything else (bad signature, missing permission, bad request): fail at once, with the
-//!   platform's message.
+//! - Code 100: refresh the access token and retry. A refresh is single-flight (fetchers
+//!   sharing the client wait for the one running, then use its token), retried on transient
+//!   failures, and made again if the new token expires inside the same call (twice at most).
+//! - Codes 199/200, 140, HTTP 5xx/408/429, unreadable bodies, timeouts and connection errors:
+//!   retry with exponential back-off and jitter, up to `max_retries`.
+//! - Anything else (bad signature, missing permission, HTTP 4xx such as a 404 from a wrong
+//!   base URL): fail at once, with the platform's message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,7 @@ use super::request::{Credentials, biz_body, token_body};
 use crate::pace::Pacer;
 use crate::stream::{NoTokenSink, TokenSink};
 use crate::tolerant;
+use crate::transport::{PostError, refused};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -75,6 +78,10 @@ pub enum ClientError {
         "Jushuitan: the access token expired and there is no refresh token; authorise the app again"
     )]
     NoRefreshToken,
+    /// The gateway refused the request itself (404: a wrong base URL or path; 401/403…);
+    /// not retried.
+    #[error("Jushuitan {path}: HTTP {status} (not retried: asking again cannot help)")]
+    Http { path: String, status: u16 },
 }
 
 /// A Jushuitan client for one merchant.
@@ -84,6 +91,8 @@ pub struct JstClient {
     config: ClientConfig,
     creds: Mutex<Credentials>,
     refresh_token: Mutex<Option<String>>,
+    /// Held while a token refresh runs (single-flight).
+    refreshing: Mutex<()>,
     pacer: Mutex<Pacer>,
     tokens: Arc<dyn TokenSink>,
     pub stats: ClientStats,
@@ -105,6 +114,7 @@ impl JstClient {
             config,
             creds: Mutex::new(creds),
             refresh_token: Mutex::new(refresh_token),
+            refreshing: Mutex::new(()),
             pacer: Mutex::new(pacer),
             tokens: Arc::new(NoTokenSink),
             stats: ClientStats::default(),
@@ -139,7 +149,7 @@ impl JstClient {
         }
     }
 
-    async fn post(&self, path: &str, body: String) -> Result<Vec<u8>, String> {
+    async fn post(&self, path: &str, body: String) -> Result<Vec<u8>, PostError> {
         self.pace().await;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
@@ -151,14 +161,13 @@ impl JstClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("request failed: {}", e.without_url()))?;
+            .map_err(|e| PostError::Transient(format!("request failed: {}", e.without_url())))?;
         let status = res.status();
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the response: {}", e.without_url()))?;
+        let bytes = res.bytes().await.map_err(|e| {
+            PostError::Transient(format!("reading the response: {}", e.without_url()))
+        })?;
         if !status.is_success() {
-            return Err(format!("HTTP {status}"));
+            return Err(refused(status));
         }
         Ok(bytes.to_vec())
     }
@@ -179,19 +188,30 @@ impl JstClient {
     /// A business call with recovery; `biz` is the JSON text to send.
     pub async fn call(&self, path: &str, biz: &str, list_key: &str) -> Result<Page, ClientError> {
         let mut attempts = 0u32;
-        let mut refreshed = false;
+        let mut refreshes = 0u32;
         loop {
             attempts += 1;
-            let body = biz_body(&*self.creds.lock().await, biz, now_secs());
+            let (body, used) = {
+                let c = self.creds.lock().await;
+                (biz_body(&c, biz, now_secs()), c.access_token.clone())
+            };
             let outcome = match self.post(path, body).await {
                 Ok(bytes) => parse_page(&bytes, list_key).map_err(Outcome::Platform),
-                Err(transport) => Err(Outcome::Transport(transport)),
+                Err(PostError::Transient(transport)) => Err(Outcome::Transport(transport)),
+                Err(PostError::Permanent(status)) => {
+                    return Err(ClientError::Http {
+                        path: path.into(),
+                        status,
+                    });
+                }
             };
             let last = match outcome {
                 Ok(page) => return Ok(page),
-                Err(Outcome::Platform(JstError::TokenExpired(_))) if !refreshed => {
-                    refreshed = true;
-                    self.refresh().await?;
+                // A token can expire again inside one long call: each expiry of the token
+                // this call used is refreshed (twice at most, then the error stands).
+                Err(Outcome::Platform(JstError::TokenExpired(_))) if refreshes < MAX_REFRESHES => {
+                    refreshes += 1;
+                    self.refresh_from(&used).await?;
                     continue;
                 }
                 Err(Outcome::Platform(e))
@@ -228,12 +248,47 @@ impl JstClient {
 
     /// Exchanges the refresh token for a new access token (and refresh token).
     pub async fn refresh(&self) -> Result<(), ClientError> {
+        let current = self.creds.lock().await.access_token.clone();
+        self.refresh_from(&current).await
+    }
+
+    /// Replaces the access token `stale` — single-flight: every fetcher of the connector
+    /// shares this client, the first to find `stale` expired refreshes while the others wait,
+    /// then see a new token and simply retry (a refresh token is used once: the platform
+    /// rotates it). Transient failures of the refresh call are retried with back-off; the
+    /// rotated pair is handed to the token store before it is used.
+    pub async fn refresh_from(&self, stale: &str) -> Result<(), ClientError> {
+        let _one = self.refreshing.lock().await;
+        if self.creds.lock().await.access_token != stale {
+            return Ok(());
+        }
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let last = match self.refresh_once().await {
+                Ok(()) => return Ok(()),
+                Err(RefreshFailure::Final(e)) => return Err(e),
+                Err(RefreshFailure::Transient(last)) => last,
+            };
+            if attempts > self.config.max_retries {
+                return Err(ClientError::GaveUp {
+                    path: "/openWeb/auth/refreshToken".into(),
+                    attempts,
+                    last,
+                });
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.backoff(attempts)).await;
+        }
+    }
+
+    async fn refresh_once(&self) -> Result<(), RefreshFailure> {
         let rt = self
             .refresh_token
             .lock()
             .await
             .clone()
-            .ok_or(ClientError::NoRefreshToken)?;
+            .ok_or(RefreshFailure::Final(ClientError::NoRefreshToken))?;
         let (key, secret) = {
             let c = self.creds.lock().await;
             (c.app_key.clone(), c.app_secret.clone())
@@ -244,23 +299,35 @@ impl JstClient {
             ("scope", "all"),
         ];
         let body = token_body(&key, &secret, &extra, now_secs());
-        let bytes = self
-            .post("/openWeb/auth/refreshToken", body)
-            .await
-            .map_err(|last| ClientError::GaveUp {
-                path: "/openWeb/auth/refreshToken".into(),
-                attempts: 1,
-                last,
-            })?;
-        let data: Value = parse_data(&bytes)?;
-        let access = tolerant::text(data.get("access_token"))
-            .ok_or_else(|| JstError::Malformed("no access_token".into()))?;
-        self.tokens.save("access_token", &access);
-        self.creds.lock().await.access_token = access;
-        if let Some(new_rt) = tolerant::text(data.get("refresh_token")) {
-            self.tokens.save("refresh_token", &new_rt);
-            *self.refresh_token.lock().await = Some(new_rt);
+        let path = "/openWeb/auth/refreshToken";
+        let bytes = self.post(path, body).await.map_err(|e| match e {
+            PostError::Transient(t) => RefreshFailure::Transient(t),
+            PostError::Permanent(status) => RefreshFailure::Final(ClientError::Http {
+                path: path.into(),
+                status,
+            }),
+        })?;
+        let data: Value = match parse_data(&bytes) {
+            Ok(d) => d,
+            Err(e @ (JstError::Malformed(_) | JstError::RateLimited { .. })) => {
+                return Err(RefreshFailure::Transient(e.to_string()));
+            }
+            Err(e) => return Err(RefreshFailure::Final(e.into())),
+        };
+        let access = tolerant::text(data.get("access_token")).ok_or_else(|| {
+            RefreshFailure::Transient("the refresh answer has no access_token".into())
+        })?;
+        // The rotated pair reaches the token store before either is used: the old refresh
+        // token is spent now, so a crash after this point must find the new one stored.
+        let new_rt = tolerant::text(data.get("refresh_token"));
+        if let Some(rt) = &new_rt {
+            self.tokens.save("refresh_token", rt);
         }
+        self.tokens.save("access_token", &access);
+        if let Some(rt) = new_rt {
+            *self.refresh_token.lock().await = Some(rt);
+        }
+        self.creds.lock().await.access_token = access;
         self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -269,4 +336,13 @@ impl JstClient {
 enum Outcome {
     Platform(JstError),
     Transport(String),
+}
+
+/// Refreshes of an expired token one call may make.
+const MAX_REFRESHES: u32 = 2;
+
+enum RefreshFailure {
+    /// Worth another try (network, 5xx, an unreadable or throttled answer).
+    Transient(String),
+    Final(ClientError),
 }

@@ -140,7 +140,9 @@ pub(crate) fn stream_error(stream: &str, e: ClientError) -> StreamError {
     match e {
         ClientError::Platform(JstError::BadSignature(_) | JstError::TokenExpired(_))
         | ClientError::NoRefreshToken => StreamError::Auth { stream, message },
-        ClientError::Platform(_) => StreamError::Refused { stream, message },
+        ClientError::Platform(_) | ClientError::Http { .. } => {
+            StreamError::Refused { stream, message }
+        }
         _ => StreamError::Unavailable { stream, message },
     }
 }

@@ -22,6 +22,7 @@ use super::request::{Credentials, form_body, timestamp_text};
 use crate::pace::Pacer;
 use crate::sign::TopSignMethod;
 use crate::stream::StreamStats;
+use crate::transport::{PostError, refused};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -81,6 +82,9 @@ pub enum ClientError {
         attempts: u32,
         last: String,
     },
+    /// The gateway refused the request itself (404: a wrong gateway URL); not retried.
+    #[error("{method}: HTTP {status} (not retried: asking again cannot help)")]
+    Http { method: String, status: u16 },
 }
 
 /// A TOP client for one seller (one `session`).
@@ -156,7 +160,7 @@ impl TopClient {
         }
     }
 
-    async fn post(&self, body: String) -> Result<Vec<u8>, String> {
+    async fn post(&self, body: String) -> Result<Vec<u8>, PostError> {
         self.pace().await;
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         let res = self
@@ -167,14 +171,13 @@ impl TopClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("request failed: {}", e.without_url()))?;
+            .map_err(|e| PostError::Transient(format!("request failed: {}", e.without_url())))?;
         let status = res.status();
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| format!("reading the response: {}", e.without_url()))?;
+        let bytes = res.bytes().await.map_err(|e| {
+            PostError::Transient(format!("reading the response: {}", e.without_url()))
+        })?;
         if !status.is_success() {
-            return Err(format!("HTTP {status}"));
+            return Err(refused(status));
         }
         Ok(bytes.to_vec())
     }
@@ -189,7 +192,13 @@ impl TopClient {
             let body = form_body(&self.creds, self.config.sign_method, method, &stamp, params);
             let outcome = match self.post(body).await {
                 Ok(bytes) => parse_response(&bytes, method).map_err(Failure::Top),
-                Err(t) => Err(Failure::Transport(t)),
+                Err(PostError::Transient(t)) => Err(Failure::Transport(t)),
+                Err(PostError::Permanent(status)) => {
+                    return Err(ClientError::Http {
+                        method: method.to_string(),
+                        status,
+                    });
+                }
             };
             let (last, wait) = match outcome {
                 Ok(v) => return Ok(v),

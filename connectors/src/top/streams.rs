@@ -208,7 +208,9 @@ fn stream_error(stream: &str, e: ClientError) -> StreamError {
             error: TopError::BadCredentials(_) | TopError::InvalidSession(_),
             ..
         } => StreamError::Auth { stream, message },
-        ClientError::Top { .. } => StreamError::Refused { stream, message },
+        ClientError::Top { .. } | ClientError::Http { .. } => {
+            StreamError::Refused { stream, message }
+        }
         _ => StreamError::Unavailable { stream, message },
     }
 }

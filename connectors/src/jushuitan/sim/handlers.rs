@@ -184,6 +184,23 @@ async fn refresh_token(
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Result<Response, Refusal> {
+    let fault = s
+        .refresh_faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop_front();
+    match fault {
+        Some(Fault::ServerError) => {
+            s.stats.faults.fetch_add(1, Ordering::Relaxed);
+            return Ok((StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response());
+        }
+        Some(Fault::Garbage) => {
+            s.stats.faults.fetch_add(1, Ordering::Relaxed);
+            return Ok((StatusCode::OK, "<html>系统繁忙</html>").into_response());
+        }
+        Some(Fault::Slow(d)) => tokio::time::sleep(d).await,
+        _ => {}
+    }
     let p = checked(&s, &headers, q, &body, false)?;
     let given = p.get("refresh_token").cloned().unwrap_or_default();
     let old = s

@@ -139,6 +139,8 @@ pub struct SimState {
     pub stats: SimStats,
     pub(crate) tokens: Mutex<HashMap<String, Token>>,
     pub(crate) faults: Mutex<VecDeque<Fault>>,
+    /// Faults for the next token refreshes (`ServerError`, `Garbage`, `Slow`).
+    pub(crate) refresh_faults: Mutex<VecDeque<Fault>>,
     pub(crate) limiter: Mutex<limits::Limiter>,
     pub(crate) issued: AtomicU64,
 }
@@ -157,6 +159,7 @@ impl SimState {
             stats: SimStats::default(),
             tokens: Mutex::new(HashMap::new()),
             faults: Mutex::new(VecDeque::new()),
+            refresh_faults: Mutex::new(VecDeque::new()),
             limiter: Mutex::new(limiter),
             issued: AtomicU64::new(0),
             config,
@@ -180,6 +183,14 @@ impl SimState {
         self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues faults for the next calls of `/openWeb/auth/refreshToken`, in order.
+    pub fn inject_refresh(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.refresh_faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(faults);
     }
 
     /// Queues faults for the next business calls, in order.

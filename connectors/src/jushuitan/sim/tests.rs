@@ -287,3 +287,63 @@ async fn init_token_issues_a_working_token_and_checks_its_inputs() {
         Err(JstError::Api { code: -1, .. })
     ));
 }
+
+#[tokio::test]
+async fn token_refresh_survives_5xx_concurrent_and_double_expiry() {
+    // The refresh call itself fails twice (502, then a garbage body): retried, one refresh.
+    let sim = start(SimConfig::default().unlimited(), 120).await;
+    sim.state.inject([Fault::ExpireTokens]);
+    sim.state
+        .inject_refresh([Fault::ServerError, Fault::Garbage]);
+    let c = client(&sim, "sim-app-secret", false);
+    assert_eq!(
+        all_ids(&c).await.expect("survives a failing refresh").len(),
+        120
+    );
+    assert_eq!(SimStats::get(&sim.state.stats.token_refreshes), 1);
+
+    // Two fetchers find the token expired at once: one refresh (the platform rotates the
+    // refresh token, so a second refresh with the same one would be refused), both go on.
+    let sim = start(SimConfig::default().unlimited(), 120).await;
+    sim.state.inject([Fault::ExpireTokens]);
+    sim.state
+        .inject_refresh([Fault::Slow(Duration::from_millis(200))]);
+    let c = Arc::new(client(&sim, "sim-app-secret", false));
+    let (a, b) = (Arc::clone(&c), Arc::clone(&c));
+    let (x, y) = tokio::join!(
+        async move { a.orders_page(BEGIN, END, 1, 50).await },
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            b.orders_page(BEGIN, END, 2, 50).await
+        }
+    );
+    x.expect("first fetcher");
+    y.expect("second fetcher");
+    assert_eq!(SimStats::get(&sim.state.stats.token_refreshes), 1);
+
+    // The new token expires too, inside the same call: refreshed again.
+    let sim = start(SimConfig::default().unlimited(), 30).await;
+    sim.state.inject([Fault::ExpireTokens, Fault::ExpireTokens]);
+    let c = client(&sim, "sim-app-secret", false);
+    c.orders_page(BEGIN, END, 1, 50)
+        .await
+        .expect("double expiry");
+    assert_eq!(SimStats::get(&sim.state.stats.token_refreshes), 2);
+}
+
+#[tokio::test]
+async fn a_wrong_path_is_not_retried() {
+    let sim = start(SimConfig::default().unlimited(), 5).await;
+    let c = client(&sim, "sim-app-secret", false);
+    let started = Instant::now();
+    let err = c
+        .call("/open/no/such/api", "{}", "orders")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Http { status: 404, .. }),
+        "{err}"
+    );
+    assert_eq!(SimStats::get(&c.stats.retries), 0, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
