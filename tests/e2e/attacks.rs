@@ -822,11 +822,11 @@ async fn other_shops_rows_and_records_stay_invisible_to_a_scoped_caller() {
     let one = |v: &Value, col: &str| -> Value { v["rows"][0][col].clone() };
 
     // Stock movements caused by another shop's orders or returns are not shared stock data.
-    for ty in ["order", "refund"] {
-        let parent = if ty == "order" {
-            "orders o ON o.order_id"
-        } else {
-            "refunds o ON o.refund_id"
+    for ty in ["order", "refund", "shipment"] {
+        let parent = match ty {
+            "order" => "orders o ON o.order_id",
+            "refund" => "refunds o ON o.refund_id",
+            _ => "shipments o ON o.shipment_id",
         };
         let (st, all) = s
             .sql(
@@ -851,10 +851,10 @@ async fn other_shops_rows_and_records_stay_invisible_to_a_scoped_caller() {
         }
     }
     let (_, v) = s
-        .sql(&root, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund')")
+        .sql(&root, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund', 'shipment')")
         .await;
     let (_, w) = s
-        .sql(&scoped, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund')")
+        .sql(&scoped, "SELECT count(*) AS n FROM stock_movements WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund', 'shipment')")
         .await;
     assert_eq!(
         one(&v, "n"),
@@ -879,7 +879,8 @@ async fn other_shops_rows_and_records_stay_invisible_to_a_scoped_caller() {
     let case = pick(format!("SELECT refund_id AS id FROM refunds WHERE shop_id = '{SHOP_B}' AND kind <> 'refund_only' LIMIT 1")).await;
     let supplier = pick("SELECT supplier_id AS id FROM suppliers LIMIT 1".into()).await;
     let warehouse = pick("SELECT warehouse_id AS id FROM warehouses LIMIT 1".into()).await;
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> Value>, String)> = vec![
+    type Body<'a> = Box<dyn Fn(&str) -> Value + 'a>;
+    let cases: Vec<(&str, Body, String)> = vec![
         (
             "purchase_requests",
             Box::new(|id: &str| {

@@ -7,6 +7,12 @@ const HEADER: &str = "order_id,platform_order_no,shop_id,platform,status,created
 #[test]
 fn upsert_replaces_changed_orders_and_time_travel_reads_the_old_version() {
     let lake = Lake::new();
+    // Orders name their shops, which must exist (imports check references like forms).
+    let shops = lake.file(
+        "shops.csv",
+        "shop_id,platform,name\nS01,taobao,A\nS02,tmall,B\n",
+    );
+    lake.ok(&["import", "shops", shops.to_str().expect("path")]);
     let v1 = lake.file(
         "v1.csv",
         &format!(

@@ -27,8 +27,8 @@ pub enum TableScope {
     ViaTracking,
     /// Rows belong to the shop of their reconciliation `break_id`.
     ViaBreak,
-    /// Company-wide stock data, except rows caused by a shop's order or return case
-    /// (`ref_type` `order` / `refund`), which belong to that shop: another shop's sales by
+    /// Company-wide stock data, except rows caused by a shop's order, shipment or return case
+    /// (`ref_type` `order` / `shipment` / `refund`), which belong to that shop: another shop's sales by
     /// SKU are not company-wide.
     SharedStock,
     /// Company-wide reference or stock data: the same for every shop.
@@ -107,11 +107,12 @@ pub async fn register_scoped(
             continue;
         };
         if pol == TableScope::SharedStock {
-            // Three disjoint parts (an OR of IN-subqueries does not plan everywhere).
+            // Four disjoint parts (an OR of IN-subqueries does not plan everywhere).
             let sql = format!(
-                "SELECT * FROM {t} WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund') \
+                "SELECT * FROM {t} WHERE ref_type IS NULL OR ref_type NOT IN ('order', 'refund', 'shipment') \
                  UNION ALL SELECT * FROM {t} WHERE ref_type = 'order' AND ref_id IN (SELECT order_id FROM orders WHERE shop_id IN {list}) \
-                 UNION ALL SELECT * FROM {t} WHERE ref_type = 'refund' AND ref_id IN (SELECT refund_id FROM refunds WHERE shop_id IN {list})"
+                 UNION ALL SELECT * FROM {t} WHERE ref_type = 'refund' AND ref_id IN (SELECT refund_id FROM refunds WHERE shop_id IN {list}) \
+                 UNION ALL SELECT * FROM {t} WHERE ref_type = 'shipment' AND ref_id IN (SELECT shipment_id FROM shipments WHERE shop_id IN {list})"
             );
             let df = base.sql(&sql).await?;
             let _ = user.register_table(t, df.into_view())?;

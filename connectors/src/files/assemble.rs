@@ -6,7 +6,7 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 
 use super::coerce::{self, Cell};
@@ -54,6 +54,9 @@ fn builder(ty: &DataType) -> Option<Col> {
 }
 
 fn parse(col: &Col, cell: &Cell) -> Result<Val, String> {
+    if let Some(reason) = coerce::unreadable(cell) {
+        return Err(reason);
+    }
     if cell.is_empty() {
         return Ok(Val::Null);
     }
@@ -95,7 +98,8 @@ fn finish(col: &mut Col) -> ArrayRef {
     }
 }
 
-/// Maps file columns onto target columns, checks every cell, and builds batches of good rows.
+/// Maps file columns onto target columns, checks every cell, and builds batches of good rows
+/// (and of the rejected rows' readable cells).
 pub(crate) fn assemble(
     path: &str,
     raw: RawTable,
@@ -128,6 +132,7 @@ pub(crate) fn assemble(
         }
     }
     let mut cols = Vec::with_capacity(target.fields().len());
+    let mut partial_cols = Vec::with_capacity(target.fields().len());
     for f in target.fields() {
         let src = raw.header.iter().position(|h| norm(h) == norm(f.name()));
         if src.is_none() && !f.is_nullable() {
@@ -137,21 +142,36 @@ pub(crate) fn assemble(
             )));
         }
         sources.push(src);
-        cols.push(builder(f.data_type()).ok_or_else(|| {
+        let unsupported = || {
             header_err(format!(
                 "column `{}` has an unsupported type {}",
                 f.name(),
                 f.data_type()
             ))
-        })?);
+        };
+        cols.push(builder(f.data_type()).ok_or_else(unsupported)?);
+        partial_cols.push(builder(f.data_type()).ok_or_else(unsupported)?);
     }
+    // The rejected rows' readable cells, typed, for the caller's further checks.
+    let partial_schema: SchemaRef = Arc::new(Schema::new(
+        target
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), f.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
 
     let mut batches = Vec::new();
     let mut rejected = Vec::new();
+    let mut good_rows = Vec::new();
+    let mut good_cells = Vec::new();
+    let mut partial = Vec::new();
+    let mut partial_rows = Vec::new();
+    let mut partial_pending = 0usize;
     let mut pending = 0usize;
     let mut rows_read = 0usize;
     let empty = Cell::Empty;
-    for (i, row) in raw.rows.iter().enumerate() {
+    for (i, row) in raw.rows.into_iter().enumerate() {
         let file_row = i + 2; // header is row 1
         if row.is_empty() {
             continue;
@@ -184,7 +204,10 @@ pub(crate) fn assemble(
                     value: String::new(),
                     reason: "is required but empty".into(),
                 }),
-                Ok(v) => vals.push(v),
+                Ok(v) => {
+                    vals.push(v);
+                    continue;
+                }
                 Err(reason) => errors.push(CellError {
                     row: file_row,
                     column: f.name().clone(),
@@ -192,17 +215,29 @@ pub(crate) fn assemble(
                     reason,
                 }),
             }
+            vals.push(Val::Null);
         }
         if errors.is_empty() {
             for (col, v) in cols.iter_mut().zip(vals) {
                 push(col, v);
             }
+            good_rows.push(file_row);
+            good_cells.push(row);
             pending += 1;
             if pending == BATCH_ROWS {
                 batches.push(flush(target, &mut cols)?);
                 pending = 0;
             }
         } else {
+            for (col, v) in partial_cols.iter_mut().zip(vals) {
+                push(col, v);
+            }
+            partial_rows.push(file_row);
+            partial_pending += 1;
+            if partial_pending == BATCH_ROWS {
+                partial.push(flush(&partial_schema, &mut partial_cols)?);
+                partial_pending = 0;
+            }
             rejected.push(RejectedRow {
                 row: file_row,
                 cells: row.iter().map(Cell::display).collect(),
@@ -213,11 +248,19 @@ pub(crate) fn assemble(
     if pending > 0 {
         batches.push(flush(target, &mut cols)?);
     }
+    if partial_pending > 0 {
+        partial.push(flush(&partial_schema, &mut partial_cols)?);
+    }
     Ok(FileRead {
         batches,
         rejected,
         header: raw.header,
         rows_read,
+        rows: good_rows,
+        partial,
+        partial_rows,
+        cells: good_cells,
+        sources,
     })
 }
 

@@ -4,7 +4,10 @@
 //! shares (`vocab::money`): `12.3`, `-0.05`, `1,234.50`, `¥8` are accepted; a third decimal
 //! place is an error, not a rounding. Spreadsheet numbers
 //! are floats in the file format, so they are turned into their shortest decimal text first
-//! (what the user saw) and parsed from that. Naive date-times are Asia/Shanghai wall-clock.
+//! (what the user saw) and parsed from that. Whole numbers group thousands the same way
+//! (`1,234`; `1,2,3` is an error). Naive date-times are Asia/Shanghai wall-clock. Text may not
+//! hold NUL or other control characters (tab and line breaks excepted), and a cell whose bytes
+//! are not text ([`Cell::Invalid`]) is an error in any column.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 
@@ -17,6 +20,12 @@ pub enum Cell {
     Float(f64),
     Bool(bool),
     DateTime(NaiveDateTime),
+    /// A cell that holds no usable value: bytes that are neither UTF-8 nor GBK text, a
+    /// spreadsheet error (`#DIV/0!`). `shown` is what messages print; `reason` why it is bad.
+    Invalid {
+        shown: String,
+        reason: String,
+    },
 }
 
 impl Cell {
@@ -29,6 +38,7 @@ impl Cell {
             Cell::Float(f) => f.to_string(),
             Cell::Bool(b) => b.to_string(),
             Cell::DateTime(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
+            Cell::Invalid { shown, .. } => shown.clone(),
         }
     }
 
@@ -42,6 +52,25 @@ impl Cell {
     }
 }
 
+/// Why a cell cannot be read at all, whatever its column: its bytes are not text, or its text
+/// holds a NUL or another control character (tab, line feed and carriage return are text).
+pub(crate) fn unreadable(c: &Cell) -> Option<String> {
+    match c {
+        Cell::Invalid { reason, .. } => Some(reason.clone()),
+        Cell::Text(s) => s
+            .chars()
+            .find(|ch| ch.is_control() && !matches!(ch, '\t' | '\n' | '\r'))
+            .map(|ch| {
+                if ch == '\0' {
+                    "contains a NUL character (U+0000)".to_string()
+                } else {
+                    format!("contains the control character U+{:04X}", u32::from(ch))
+                }
+            }),
+        _ => None,
+    }
+}
+
 pub(crate) fn to_text(c: &Cell) -> String {
     match c {
         Cell::Text(s) => s.trim().to_string(),
@@ -49,16 +78,19 @@ pub(crate) fn to_text(c: &Cell) -> String {
     }
 }
 
+/// The hint added when a number's commas are not thousands groups.
+const GROUPING: &str = "a comma must group thousands, as in 1,234";
+
 pub(crate) fn to_i64(c: &Cell) -> Result<i64, String> {
     match c {
         Cell::Int(i) => Ok(*i),
         Cell::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(*f as i64),
         Cell::Float(f) => Err(format!("{f} is not a whole number")),
-        Cell::Text(s) => s
-            .trim()
-            .replace(',', "")
-            .parse::<i64>()
-            .map_err(|_| "is not a whole number".into()),
+        Cell::Text(s) => vocab::money::parse_whole(s).map_err(|e| match e {
+            vocab::money::DecimalError::TooLarge => "is too large for a whole number".into(),
+            _ if s.contains(',') => format!("is not a whole number ({GROUPING})"),
+            _ => "is not a whole number".into(),
+        }),
         _ => Err("is not a whole number".into()),
     }
 }
@@ -71,7 +103,12 @@ pub(crate) fn to_decimal(c: &Cell, scale: i8) -> Result<i128, String> {
         Cell::Text(s) => s.trim().to_string(),
         _ => return Err("is not a number".into()),
     };
-    vocab::money::parse_decimal(&text, scale).map_err(|e| e.to_string())
+    vocab::money::parse_decimal(&text, scale).map_err(|e| match e {
+        vocab::money::DecimalError::Malformed if text.contains(',') => {
+            format!("{e} ({GROUPING}.50)")
+        }
+        e => e.to_string(),
+    })
 }
 
 pub(crate) fn to_bool(c: &Cell) -> Result<bool, String> {

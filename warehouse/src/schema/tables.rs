@@ -187,7 +187,7 @@ pub static CATALOG: &[TableDef] = &[
         col("unit_cost", Money, false, "cost per unit"),
         col("moved_at", Timestamp, false, "when it moved"),
         col("move_date", Date, false, "Asia/Shanghai date of moved_at"),
-        col("ref_type", Text, true, "order | purchase_receipt | refund | stock_count"),
+        col("ref_type", Text, true, "order | shipment | purchase_receipt | refund | stock_count | opening"),
         col("ref_id", Text, true, "id of the document that caused it"),
     ]),
     table!("stock_snapshots", "on-hand stock per SKU and warehouse at the end of a day", pk: ["snapshot_date", "sku_id", "warehouse_id"], part: [], [

@@ -4,7 +4,8 @@
 //! optional `¥`/`￥`, digits with optional `,` thousands grouping, and at most `scale` decimals —
 //! `12.3`, `-0.05`, `1,234.50`, `¥8`, `.5`. A further decimal place is an error, never a
 //! rounding; `12.`, `1e3` and empty text are errors. Money is stored as `Decimal128(18, 2)`, so
-//! at most 16 integer digits.
+//! at most 16 integer digits. Whole numbers ([`parse_whole`]) follow the same grouping rule:
+//! `1,234` is 1234, `1,2,3` is an error, never 123.
 
 /// Precision and scale of every money column.
 pub const MONEY_PRECISION: u8 = 18;
@@ -75,6 +76,27 @@ fn thousands_grouped(int: &str) -> bool {
     (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3)
 }
 
+/// Parses a whole number (`42`, `-7`, `+3`, `1,234,567`) with the same thousands grouping as
+/// amounts; decimals, currency signs and any other comma are errors.
+pub fn parse_whole(text: &str) -> Result<i64, DecimalError> {
+    let t = text.trim();
+    let digits = match t.as_bytes().first() {
+        Some(b'-' | b'+') => &t[1..],
+        _ => t,
+    };
+    if digits.contains('.') {
+        return Err(DecimalError::TooPrecise(0));
+    }
+    if digits.is_empty()
+        || (digits.contains(',') && !thousands_grouped(digits))
+        || !digits.bytes().all(|b| b.is_ascii_digit() || b == b',')
+    {
+        return Err(DecimalError::Malformed);
+    }
+    let plain: String = t.chars().filter(|c| *c != ',').collect();
+    plain.parse::<i64>().map_err(|_| DecimalError::TooLarge)
+}
+
 /// Money text to fen.
 pub fn parse_fen(text: &str) -> Result<i128, DecimalError> {
     parse_decimal(text, MONEY_SCALE)
@@ -142,6 +164,36 @@ mod tests {
         }
         assert_eq!(fen_text(-5), "-0.05");
         assert_eq!(fen_text(i128::MIN + 1).chars().next(), Some('-'));
+    }
+
+    #[test]
+    fn whole_numbers_group_like_amounts() {
+        for (text, n) in [
+            ("42", 42),
+            (" -7 ", -7),
+            ("+3", 3),
+            ("1,234", 1234),
+            ("-1,234,567", -1_234_567),
+            ("9223372036854775807", i64::MAX),
+            ("-9223372036854775808", i64::MIN),
+        ] {
+            assert_eq!(parse_whole(text), Ok(n), "{text:?}");
+        }
+        for (text, err) in [
+            ("1,2,3", DecimalError::Malformed),
+            ("1,23", DecimalError::Malformed),
+            (",123", DecimalError::Malformed),
+            ("12,", DecimalError::Malformed),
+            ("", DecimalError::Malformed),
+            ("-", DecimalError::Malformed),
+            ("--1", DecimalError::Malformed),
+            ("¥8", DecimalError::Malformed),
+            ("1e3", DecimalError::Malformed),
+            ("1.0", DecimalError::TooPrecise(0)),
+            ("9223372036854775808", DecimalError::TooLarge),
+        ] {
+            assert_eq!(parse_whole(text), Err(err), "{text:?}");
+        }
     }
 
     #[test]

@@ -7,16 +7,29 @@
 //! `import:<file name>`: the row's owner, one of the `import:` family. Append refuses keys that
 //! already exist; upsert replaces rows of any import and refuses keys another writer (a
 //! connector, an entry form) owns.
+//!
+//! Rows are validated like entry-form submissions before anything is written: the table's
+//! entry form's field checks and references, the schema's word lists, calendar years and
+//! parents (`rules.rs`, applied by `check.rs`); references are looked up in the lake once per
+//! import (`known.rs`); keys the file repeats, keys the lake holds and `source` cells naming
+//! another writer are found with their rows (`keys.rs`). Every error names the file row (the
+//! header is row 1) and the column; a refused import commits nothing (`report.rs` words it).
+
+mod check;
+mod keys;
+mod known;
+mod report;
+mod rules;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema};
-use connectors::files::{FileRead, read_file};
+use connectors::files::read_file;
 use warehouse::schema::SOURCE_COLUMN;
 use warehouse::{Owner, Warehouse};
 
-use crate::error::{PipelineError, Result};
+use crate::error::Result;
 
 /// How rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,9 +62,6 @@ pub struct ImportReport {
     pub version_after: u64,
 }
 
-/// How many cell errors an error message lists before summarising.
-const MAX_LISTED: usize = 20;
-
 /// Imports `path` into `table`.
 pub async fn import_file(
     wh: &Warehouse,
@@ -76,28 +86,37 @@ pub async fn import_file(
             })
             .collect::<Vec<_>>(),
     ));
-    let read = read_file(path, &read_schema)?;
+    let mut read = read_file(path, &read_schema)?;
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let mut rejects_file = None;
-    if !read.rejected.is_empty() {
-        if !opts.skip_bad_rows {
-            return Err(rejected_error(&file_name, &read));
-        }
-        rejects_file = Some(write_rejects(path, &read)?);
-    }
     // Imports own their rows as `import:<file name>`, members of the `import:` family: a
     // corrected file replaces another import's rows, never a connector's or a form's. Empty
     // `source` cells are given the file's name; a row naming a non-import owner is refused.
-    let op = wh.write(
-        table,
-        Owner::Member {
-            family: IMPORT_OWNERS.into(),
-            name: vocab::ids::import_owner(&file_name),
-        },
-    );
+    let owner = Owner::Member {
+        family: IMPORT_OWNERS.into(),
+        name: vocab::ids::import_owner(&file_name),
+    };
+    // The rows the file read are checked like form submissions; bad ones join the rows with
+    // bad cells.
+    let rules = rules::for_table(def);
+    let known = known::load(wh, def, &rules, &read).await?;
+    let mut errors = check::rows(&read, &rules, &known);
+    errors.extend(keys::foreign_sources(def, &read, &owner));
+    let repeated = keys::repeated(def, &read)?;
+    let shared = repeated.iter().map(|e| e.reason.clone()).collect();
+    errors.extend(repeated);
+    errors.extend(keys::in_lake(wh, def, &read, opts.mode, &owner).await?);
+    read.reject(errors)?;
+    let mut rejects_file = None;
+    if !read.rejected.is_empty() {
+        if !opts.skip_bad_rows {
+            return Err(report::rejected_error(&file_name, &read, &shared));
+        }
+        rejects_file = Some(report::write_rejects(path, &read)?);
+    }
+    let op = wh.write(table, owner);
     let report = match opts.mode {
         ImportMode::Append => op.insert_new(&read.batches).await?,
         ImportMode::Upsert => op.upsert(&read.batches).await?,
@@ -112,54 +131,5 @@ pub async fn import_file(
     })
 }
 
-fn rejected_error(file: &str, read: &FileRead) -> PipelineError {
-    let all: Vec<String> = read.errors().map(|e| format!("  {e}")).collect();
-    let mut details = all
-        .iter()
-        .take(MAX_LISTED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("\n");
-    if all.len() > MAX_LISTED {
-        details.push_str(&format!(
-            "\n  ... and {} more errors",
-            all.len() - MAX_LISTED
-        ));
-    }
-    details.push_str(
-        "\nFix the file and import again, or pass --skip-bad-rows to import the good rows.",
-    );
-    PipelineError::Rejected {
-        file: file.to_string(),
-        count: read.rejected.len(),
-        details,
-    }
-}
-
-/// `<file>.rejects.csv`: the row number, its errors, then the original cells.
-fn write_rejects(path: &Path, read: &FileRead) -> Result<PathBuf> {
-    let mut out = path.as_os_str().to_owned();
-    out.push(".rejects.csv");
-    let out = PathBuf::from(out);
-    let io = |e: std::io::Error| PipelineError::RejectsFile {
-        path: out.display().to_string(),
-        source: e,
-    };
-    let mut w = csv::Writer::from_path(&out).map_err(|e| io(e.into()))?;
-    let mut header = vec!["row".to_string(), "errors".to_string()];
-    header.extend(read.header.iter().cloned());
-    w.write_record(&header).map_err(|e| io(e.into()))?;
-    for r in &read.rejected {
-        let errors = r
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.column, e.reason))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut rec = vec![r.row.to_string(), errors];
-        rec.extend(r.cells.iter().cloned());
-        w.write_record(&rec).map_err(|e| io(e.into()))?;
-    }
-    w.flush().map_err(io)?;
-    Ok(out)
-}
+#[cfg(test)]
+mod tests;
