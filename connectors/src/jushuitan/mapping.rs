@@ -6,6 +6,7 @@
 //! wall-clock `yyyy-MM-dd HH:mm:ss`. A value that cannot be read is an error naming the order
 //! and the field: nothing is guessed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -116,6 +117,16 @@ fn tsb() -> TimestampMicrosecondBuilder {
 
 /// Maps a page (or any number) of Jushuitan order documents.
 pub fn map_orders(rows: &[Value]) -> Result<MappedOrders, MappingError> {
+    map_orders_with(rows, &HashMap::new())
+}
+
+/// Maps order documents with each shop's platform code (by Jushuitan `shop_id`), as the
+/// shop list gives it: the order API documents no platform field. An order whose shop the
+/// list lacks falls back to its `shop_site` when present, else `unknown`, with a warning.
+pub(crate) fn map_orders_with(
+    rows: &[Value],
+    platforms: &HashMap<String, String>,
+) -> Result<MappedOrders, MappingError> {
     let mut o = Orders {
         order_id: StringBuilder::new(),
         so_id: StringBuilder::new(),
@@ -160,7 +171,7 @@ pub fn map_orders(rows: &[Value]) -> Result<MappedOrders, MappingError> {
         source: StringBuilder::new(),
     };
     for row in rows {
-        map_one(row, &mut o, &mut it, &mut p)?;
+        map_one(row, platforms, &mut o, &mut it, &mut p)?;
     }
     Ok(MappedOrders {
         orders: finish_orders(o),
@@ -169,7 +180,13 @@ pub fn map_orders(rows: &[Value]) -> Result<MappedOrders, MappingError> {
     })
 }
 
-fn map_one(row: &Value, o: &mut Orders, it: &mut Items, p: &mut Pays) -> Result<(), MappingError> {
+fn map_one(
+    row: &Value,
+    platforms: &HashMap<String, String>,
+    o: &mut Orders,
+    it: &mut Items,
+    p: &mut Pays,
+) -> Result<(), MappingError> {
     let o_id = tolerant::id(row.get("o_id")).unwrap_or_else(|| "?".into());
     let err = |field: &str, reason: String| MappingError {
         o_id: o_id.clone(),
@@ -212,10 +229,17 @@ fn map_one(row: &Value, o: &mut Orders, it: &mut Items, p: &mut Pays) -> Result<
     o.order_id.append_value(&order_id);
     o.so_id.append_value(need_text(row, "so_id")?);
     o.shop_id.append_value(&shop_id);
-    o.platform.append_value(
-        tolerant::text(row.get("shop_site"))
-            .map_or_else(|| "unknown".to_string(), |s| s.to_lowercase()),
-    );
+    let raw_shop = tolerant::id(row.get("shop_id")).unwrap_or_default();
+    o.platform.append_value(match platforms.get(&raw_shop) {
+        Some(p) => p.clone(),
+        None => match tolerant::text(row.get("shop_site")) {
+            Some(site) => platform_code(&site),
+            None => {
+                tracing::warn!(shop = %shop_id, "the shop list has no platform for this shop: orders.platform is `unknown`");
+                "unknown".to_string()
+            }
+        },
+    });
     o.buyer.append_option(
         tolerant::text(row.get("shop_buyer_id")).or_else(|| tolerant::text(row.get("buyer_id"))),
     );
@@ -271,9 +295,9 @@ fn map_one(row: &Value, o: &mut Orders, it: &mut Items, p: &mut Pays) -> Result<
         p.id.append_value(format!("jst:{id}"));
         p.order_id.append_value(&order_id);
         p.shop_id.append_value(&shop_id);
-        p.channel.append_value(
-            tolerant::text(pay_row.get("payment")).unwrap_or_else(|| "unknown".into()),
-        );
+        p.channel.append_value(channel_code(
+            tolerant::text(pay_row.get("payment")).as_deref(),
+        ));
         p.txn.append_value(
             tolerant::text(pay_row.get("outer_pay_id")).unwrap_or_else(|| id.clone()),
         );
@@ -404,4 +428,36 @@ fn finish_pays(mut p: Pays) -> RecordBatch {
             Arc::new(p.source.finish()),
         ],
     )
+}
+
+/// A platform's code for a shop site (`淘宝`, `Taobao`…); an unknown spelling is kept as it
+/// is, lower-cased, and logged, so it shows instead of becoming `unknown`.
+pub(crate) fn platform_code(site: &str) -> String {
+    vocab::canon::platform(site).map_or_else(
+        || {
+            tracing::warn!(
+                site,
+                "a shop platform outside the schema's codes is kept as it is"
+            );
+            site.trim().to_lowercase()
+        },
+        str::to_string,
+    )
+}
+
+/// A payment channel's code (`支付宝` → `alipay`…); an unknown one is kept as it is, logged.
+fn channel_code(raw: Option<&str>) -> String {
+    match raw {
+        None => "unknown".into(),
+        Some(r) => vocab::canon::payment_channel(r).map_or_else(
+            || {
+                tracing::warn!(
+                    channel = r,
+                    "a payment channel outside the schema's codes is kept as it is"
+                );
+                r.trim().to_string()
+            },
+            str::to_string,
+        ),
+    }
 }

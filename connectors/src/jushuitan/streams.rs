@@ -3,6 +3,7 @@
 //! All streams of one connector share one [`JstClient`], so they share its rate budget. The
 //! streams other than orders live in `endpoint_streams.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use super::client::{ClientConfig, ClientError, JstClient};
 use super::endpoint_streams::{JstInventory, JstStream};
 use super::envelope::JstError;
-use super::mapping::map_orders;
+use super::mapping::{map_orders_with, platform_code};
 use super::request::Credentials;
 use crate::stream::{
     BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, StreamTables, TokenSink,
@@ -112,10 +113,10 @@ pub fn build_streams(
     wanted
         .into_iter()
         .map(|name| match name {
-            "orders" => Ok(Arc::new(JstOrders {
-                client: Arc::clone(&client),
-                page_size: settings.page_size,
-            }) as Arc<dyn Stream>),
+            "orders" => Ok(
+                Arc::new(JstOrders::new(Arc::clone(&client), settings.page_size))
+                    as Arc<dyn Stream>,
+            ),
             "inventory" => Ok(
                 Arc::new(JstInventory::new(Arc::clone(&client), settings.page_size))
                     as Arc<dyn Stream>,
@@ -163,12 +164,52 @@ pub(crate) fn client_stats(client: &JstClient) -> StreamStats {
 pub struct JstOrders {
     client: Arc<JstClient>,
     page_size: i64,
+    /// Platform code by Jushuitan shop id, read once from the shop list (the order API
+    /// documents no platform field).
+    platforms: tokio::sync::OnceCell<HashMap<String, String>>,
 }
 
 impl JstOrders {
     /// The orders stream over `client`.
     pub fn new(client: Arc<JstClient>, page_size: i64) -> Self {
-        Self { client, page_size }
+        Self {
+            client,
+            page_size,
+            platforms: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Every shop's platform code from `/open/shops/query`. A shop list the app may not read
+    /// leaves the map empty (orders then fall back to a `shop_site` field, or `unknown`, with
+    /// a warning) rather than stopping the orders.
+    async fn shop_platforms(&self) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for page_index in 1..=1_000 {
+            let biz = json!({"page_index": page_index, "page_size": 100});
+            let page = match self
+                .client
+                .call("/open/shops/query", &biz.to_string(), "shops")
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the shop list for order platforms");
+                    break;
+                }
+            };
+            for r in &page.rows {
+                if let (Some(id), Some(site)) = (
+                    tolerant::id(r.get("shop_id")),
+                    tolerant::text(r.get("shop_site")),
+                ) {
+                    out.insert(id, platform_code(&site));
+                }
+            }
+            if !page.has_next || page.rows.is_empty() {
+                break;
+            }
+        }
+        out
     }
 }
 
@@ -192,6 +233,7 @@ impl Stream for JstOrders {
         next: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RawPage, StreamError>> {
         Box::pin(async move {
+            self.platforms.get_or_init(|| self.shop_platforms()).await;
             let page_index: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
             // The platform's window is inclusive at both ends; ours is [begin, end).
             let last = end - chrono::Duration::seconds(1);
@@ -222,7 +264,9 @@ impl Stream for JstOrders {
     }
 
     fn map(&self, records: &[Value]) -> Result<Mapped, StreamError> {
-        let m = map_orders(records).map_err(|e| StreamError::Record {
+        let empty = HashMap::new();
+        let platforms = self.platforms.get().unwrap_or(&empty);
+        let m = map_orders_with(records, platforms).map_err(|e| StreamError::Record {
             stream: "orders".into(),
             record: e.o_id.clone(),
             message: e.to_string(),

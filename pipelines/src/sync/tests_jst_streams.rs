@@ -680,3 +680,46 @@ async fn jushuitan_refunds_and_purchases_pass_the_conformance_suite() {
         assert!(report.rows > 0, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_take_their_platform_from_the_shop_list_and_channels_their_codes() {
+    let (sim, _dir, wh) = setup(SimConfig::default().unlimited()).await;
+    // The order API documents no platform field: these orders carry none, and a fourth shop
+    // spells its platform in Chinese.
+    assert!(sim.state.world.upsert_in(
+        sim::SHOPS,
+        json!({"shop_id": 13, "shop_name": "抖音店", "shop_site": "抖音", "created": "2024-01-01 09:00:00"})
+    ));
+    let channels = ["支付宝", "微信支付", "货到付款", "银行转账"];
+    for i in 1..=8i64 {
+        let when = t(day0() + chrono::Duration::hours(i));
+        assert!(sim.state.world.upsert_in(sim::ORDERS, json!({
+            "o_id": 70_000 + i, "so_id": format!("P{i}"), "shop_id": 10 + i % 4, "status": "Sent",
+            "created": when, "order_date": when, "modified": when, "pay_date": when,
+            "pay_amount": "10.00", "freight": "0", "free_amount": "0",
+            "items": [{"oi_id": i, "sku_id": "SKU1", "qty": 1, "price": "10.00", "amount": "10.00"}],
+            "pays": [{"pay_id": format!("PAY{i}"), "pay_date": when, "amount": "10.00",
+                      "payment": channels[(i % 4) as usize], "status": "Confirmed"}]
+        })));
+    }
+    sync(&wh, &stream(&sim, "orders"), 3).await;
+    let by_shop = totals(
+        &wh,
+        "select shop_id || '/' || platform, count(*), 0 from orders group by 1",
+    )
+    .await;
+    let shops: Vec<&str> = by_shop.keys().map(String::as_str).collect();
+    assert_eq!(
+        shops,
+        [
+            "jst:10/taobao",
+            "jst:11/tmall",
+            "jst:12/jd",
+            "jst:13/douyin"
+        ],
+        "{by_shop:?}"
+    );
+    let ch = totals(&wh, "select channel, count(*), 0 from payments group by 1").await;
+    let codes: Vec<&str> = ch.keys().map(String::as_str).collect();
+    assert_eq!(codes, ["alipay", "bank", "cod", "wechat"], "{ch:?}");
+}

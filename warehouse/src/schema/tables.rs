@@ -114,7 +114,7 @@ pub static CATALOG: &[TableDef] = &[
         col("payment_id", Text, false, "payment id"),
         col("order_id", Text, false, "order paid"),
         col("shop_id", Text, false, "shop"),
-        col("channel", Text, false, "alipay | wechat | jdpay | douyin_pay | bank | cash"),
+        col("channel", Text, false, "alipay | wechat | jdpay | douyin_pay | bank | cash | cod"),
         col("txn_no", Text, false, "channel transaction number"),
         col("amount", Money, false, "amount received"),
         col("paid_at", Timestamp, false, "when the money was received"),

@@ -43,10 +43,10 @@ pub(crate) fn map_shops(records: &[Value]) -> Result<Vec<TableRows>, RecordError
             ("shop_id", text(d.jst_id("shop_id")?)),
             (
                 "platform",
-                text(
-                    d.text("shop_site")
-                        .map_or_else(|| "unknown".into(), |s| s.to_lowercase()),
-                ),
+                text(d.text("shop_site").map_or_else(
+                    || "unknown".into(),
+                    |s| crate::jushuitan::mapping::platform_code(&s),
+                )),
             ),
             ("name", text(d.need_text("shop_name")?)),
             ("seller_nick", Cell::Text(d.text("nick"))),
