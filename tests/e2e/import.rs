@@ -250,7 +250,7 @@ fn unknown_shops_orders_and_words_are_refused() {
         &[
             "3 row(s) have errors",
             "row 2, column order_id: unknown order \"O404\"",
-            "row 3, column channel: must be one of alipay | wechat | jdpay | douyin_pay | bank | cash, got \"paypal\"",
+            "row 3, column channel: must be one of alipay | wechat | jdpay | douyin_pay | bank | cash | cod, got \"paypal\"",
             "row 4, column status: must be one of success | reversed, got \"refunded\"",
         ],
     );

@@ -279,7 +279,7 @@ async fn a_file_breaking_the_forms_rules_is_refused_row_by_row_and_commits_nothi
         "the header is row 1",
         "row 2, column payment_id: payment_id \"P1\" appears more than once, on rows 2 and 7",
         "row 3, column order_id: unknown order \"O404\"",
-        "row 4, column channel: must be one of alipay | wechat | jdpay | douyin_pay | bank | cash, got \"paypal\"",
+        "row 4, column channel: must be one of alipay | wechat | jdpay | douyin_pay | bank | cash | cod, got \"paypal\"",
         "row 5, column amount: must be at least 0.01, got -5.00",
         "row 6, column amount: is not a decimal number (a comma must group thousands",
         "row 6, column order_id: unknown order \"O404\"",
