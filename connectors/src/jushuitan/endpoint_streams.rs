@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::client::JstClient;
 use super::maps::{inventory, logistics, master, purchases, refunds, shipments, skus};
+use super::paging::{self, Window, window_page};
 use super::record::{RecordError, modified_version};
 use super::streams::{client_stats, stream_error};
 use crate::stream::{
@@ -22,7 +23,6 @@ use crate::stream::{
 };
 use crate::tolerant;
 
-const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How a stream reads one endpoint.
@@ -35,6 +35,8 @@ pub(crate) struct Spec {
     pub(crate) max_page: i64,
     /// `None`: a snapshot read whole.
     pub(crate) window: Option<Duration>,
+    /// Whether a window pages by `start_ts` (see `paging.rs`); otherwise by verified passes.
+    pub(crate) rowversion: bool,
     /// Extra `biz` keys sent with every page (e.g. `date_type: 0`).
     pub(crate) extra: fn() -> Value,
     /// The table carrying the cursor, written after `children`.
@@ -72,6 +74,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "datas",
         max_page: 50,
         window: Some(WEEK),
+        rowversion: true,
         extra: none,
         main: "refunds",
         children: &[],
@@ -85,6 +88,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "datas",
         max_page: 50,
         window: Some(WEEK),
+        rowversion: true,
         extra: by_modified,
         main: "shipments",
         children: &[],
@@ -98,6 +102,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "orders",
         max_page: 50,
         window: Some(WEEK),
+        rowversion: false,
         extra: by_modified,
         main: "logistics_events",
         children: &[],
@@ -111,6 +116,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "datas",
         max_page: 50,
         window: Some(WEEK),
+        rowversion: false,
         extra: none,
         main: "purchase_orders",
         children: &["purchase_order_lines"],
@@ -124,6 +130,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "datas",
         max_page: 50,
         window: Some(WEEK),
+        rowversion: false,
         extra: sku_by_modified,
         main: "skus",
         children: &[],
@@ -138,6 +145,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "shops",
         max_page: 100,
         window: None,
+        rowversion: false,
         extra: none,
         main: "shops",
         children: &[],
@@ -151,6 +159,7 @@ pub(crate) const SPECS: &[Spec] = &[
         list_key: "datas",
         max_page: 50,
         window: None,
+        rowversion: false,
         extra: none,
         main: "warehouses",
         children: &[],
@@ -208,22 +217,25 @@ impl Stream for JstStream {
         next: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RawPage, StreamError>> {
         Box::pin(async move {
-            let page_index: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
-            let mut biz: Map<String, Value> = match (self.spec.extra)() {
+            let extra = match (self.spec.extra)() {
                 Value::Object(m) => m,
                 _ => Map::new(),
             };
             if self.spec.window.is_some() {
-                let last = end - chrono::Duration::seconds(1);
-                biz.insert(
-                    "modified_begin".into(),
-                    begin.format(FORMAT).to_string().into(),
-                );
-                biz.insert(
-                    "modified_end".into(),
-                    last.format(FORMAT).to_string().into(),
-                );
+                let identity = |r: &Value| ((self.spec.key)(r), (self.spec.version)(r));
+                let window = Window {
+                    stream: self.spec.name,
+                    path: self.spec.path,
+                    list_key: self.spec.list_key,
+                    extra,
+                    page_size: self.page_size,
+                    rowversion: self.spec.rowversion,
+                    identity: &identity,
+                };
+                return window_page(&self.client, window, begin, end, next).await;
             }
+            let page_index: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
+            let mut biz = extra;
             biz.insert("page_index".into(), page_index.into());
             biz.insert("page_size".into(), self.page_size.into());
             let page = self
@@ -326,7 +338,9 @@ impl Stream for JstInventory {
         None
     }
 
-    /// The token is `<warehouse index>:<page index>`.
+    /// The token is `<warehouse index>:ts:<start_ts>`: each warehouse is paged by rowversion
+    /// (stock changes all day, so offsets would shift), or `<warehouse index>:p:<page>` for a
+    /// warehouse whose rows come without `ts`.
     fn page<'a>(
         &'a self,
         _begin: NaiveDateTime,
@@ -334,23 +348,43 @@ impl Stream for JstInventory {
         next: Option<&'a str>,
     ) -> BoxFuture<'a, Result<RawPage, StreamError>> {
         Box::pin(async move {
-            let (wh, page_index) = match next.and_then(|n| n.split_once(':')) {
-                Some((w, p)) => (w.parse().unwrap_or(0), p.parse().unwrap_or(1)),
+            let parsed = next.and_then(|n| {
+                let mut it = n.splitn(3, ':');
+                let wh: usize = it.next()?.parse().ok()?;
+                let kind = it.next()?;
+                let at: i64 = it.next()?.parse().ok()?;
+                Some((wh, kind == "p", at))
+            });
+            let (wh, by_page, at) = match parsed {
+                Some(p) => p,
                 None => {
                     let list = self.list_warehouses().await?;
                     *self.lock() = list;
-                    (0usize, 1i64)
+                    (0usize, false, 0i64)
                 }
             };
             let Some(wms) = self.lock().get(wh).copied() else {
                 return Ok(RawPage::default());
             };
-            let biz = json!({"wms_co_id": wms, "ts": 0, "page_index": page_index, "page_size": self.page_size});
+            let biz = if by_page {
+                json!({"wms_co_id": wms, "ts": 0, "page_index": at, "page_size": self.page_size})
+            } else {
+                json!({"wms_co_id": wms, "ts": at, "page_index": 1, "page_size": self.page_size})
+            };
             let page = self
                 .client
                 .call("/open/inventory/query", &biz.to_string(), "inventorys")
                 .await
                 .map_err(|e| stream_error("inventory", e))?;
+            let following = if by_page {
+                (page.has_next && !page.rows.is_empty()).then(|| format!("{wh}:p:{}", at + 1))
+            } else {
+                match paging::after_ts(&page.rows, page.has_next) {
+                    Some(paging::Cursor::Ts(ts)) => Some(format!("{wh}:ts:{ts}")),
+                    Some(paging::Cursor::Pass(_)) => Some(format!("{wh}:p:1")),
+                    None => None,
+                }
+            };
             let day = (end - chrono::Duration::seconds(1))
                 .format("%Y-%m-%d")
                 .to_string();
@@ -366,11 +400,7 @@ impl Stream for JstInventory {
                 })
                 .collect();
             let more_warehouses = wh + 1 < self.lock().len();
-            let next = if page.has_next {
-                Some(format!("{wh}:{}", page_index + 1))
-            } else {
-                more_warehouses.then(|| format!("{}:1", wh + 1))
-            };
+            let next = following.or_else(|| more_warehouses.then(|| format!("{}:ts:0", wh + 1)));
             Ok(RawPage { rows, next })
         })
     }

@@ -49,6 +49,8 @@ pub struct Page {
     pub page_index: i64,
     /// Whether another page should be requested.
     pub has_next: bool,
+    /// The window's row count when the platform reports it (`data_count`).
+    pub data_count: Option<i64>,
 }
 
 /// Parses a response body, returning the rows under `list_key` (falling back to `datas`).
@@ -78,6 +80,7 @@ pub fn parse_page(body: &[u8], list_key: &str) -> Result<Page, JstError> {
         rows,
         page_index,
         has_next,
+        data_count: tolerant::int(data.get("data_count")),
     })
 }
 

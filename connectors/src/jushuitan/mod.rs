@@ -18,6 +18,7 @@ mod endpoint_streams;
 mod envelope;
 mod mapping;
 mod maps;
+mod paging;
 mod record;
 mod request;
 pub mod sim;

@@ -10,19 +10,18 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::client::{ClientConfig, ClientError, JstClient};
 use super::endpoint_streams::{JstInventory, JstStream};
 use super::envelope::JstError;
 use super::mapping::{map_orders_with, platform_code};
+use super::paging::{Window, window_page};
 use super::request::Credentials;
 use crate::stream::{
     BoxFuture, Mapped, RawPage, Secrets, Stream, StreamError, StreamStats, StreamTables, TokenSink,
 };
 use crate::tolerant;
-
-const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// The non-secret settings of a Jushuitan connector (its TOML document, minus the common
 /// fields). Secrets: `app_secret`, `access_token`, `refresh_token` (optional).
@@ -234,24 +233,17 @@ impl Stream for JstOrders {
     ) -> BoxFuture<'a, Result<RawPage, StreamError>> {
         Box::pin(async move {
             self.platforms.get_or_init(|| self.shop_platforms()).await;
-            let page_index: i64 = next.and_then(|n| n.parse().ok()).unwrap_or(1);
-            // The platform's window is inclusive at both ends; ours is [begin, end).
-            let last = end - chrono::Duration::seconds(1);
-            let biz = json!({
-                "modified_begin": begin.format(FORMAT).to_string(),
-                "modified_end": last.format(FORMAT).to_string(),
-                "page_index": page_index,
-                "page_size": self.page_size,
-            });
-            let page = self
-                .client
-                .call("/open/orders/single/query", &biz.to_string(), "orders")
-                .await
-                .map_err(|e| stream_error("orders", e))?;
-            Ok(RawPage {
-                next: page.has_next.then(|| (page_index + 1).to_string()),
-                rows: page.rows,
-            })
+            let identity = |r: &Value| (self.record_key(r), self.record_version(r));
+            let window = Window {
+                stream: "orders",
+                path: "/open/orders/single/query",
+                list_key: "orders",
+                extra: Map::new(),
+                page_size: self.page_size,
+                rowversion: true,
+                identity: &identity,
+            };
+            window_page(&self.client, window, begin, end, next).await
         })
     }
 

@@ -354,7 +354,17 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
         let rows = all.into_iter().skip(skip).take(take).collect();
         (rows, Some(n), skip + take < n)
     } else if let Some(start) = ep.ts_key.and_then(|k| tolerant::int(biz.get(k))) {
-        let (rows, more) = world.ts_texts(&collection, start, skip, take);
+        if ep.ts_key == Some("start_ts") && tolerant::flag(biz.get("is_get_total")) != Some(false) {
+            s.stats.ts_with_totals.fetch_add(1, Ordering::Relaxed);
+        }
+        let span = match ep.window {
+            Some(span) => window(&biz, span, s)?,
+            None => None,
+        };
+        let (rows, more) = match span {
+            Some((b, e)) => world.window_ts_texts(&collection, (&b, &e), start, skip, take),
+            None => world.ts_texts(&collection, start, skip, take),
+        };
         (rows, None, more)
     } else if let Some(span) = ep.window {
         let (begin, end) = window(&biz, span, s)?.ok_or("modified_begin和modified_end不能为空")?;
@@ -367,6 +377,9 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
     s.stats
         .rows_served
         .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    if let Some(n) = s.take_churn(ep.path) {
+        churn(s, &collection, &rows[..n.min(rows.len())]);
+    }
     let mut data = json!({"page_index": page_index, "page_size": page_size, "has_next": has_next});
     let totals = ep.totals.unwrap_or(s.config.inventory_totals);
     if let (Some(n), true) = (count, totals) {
@@ -380,6 +393,27 @@ pub(crate) fn query(s: &SimState, ep: &Endpoint, biz: &str) -> Result<String, St
         &rows,
         ep.collection == world::REFUND_PAYS,
     ))
+}
+
+/// Modifies the documents just served (as if a clerk edited them while the client paged):
+/// each gets the present as `modified` and a new rowversion, so it leaves a past window.
+fn churn(s: &SimState, collection: &str, served: &[String]) {
+    let now = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .naive_local()
+        .format(TIME_FORMAT)
+        .to_string();
+    let field = world::key_field(collection);
+    for text in served {
+        let key = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|d| tolerant::id(d.get(field)));
+        if let Some(key) = key {
+            s.world
+                .modify_in(collection, &key, &now, |d| d["remark"] = "改".into());
+            s.stats.churned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// `{"code":0,"msg":"执行成功","data":{…meta…,"<list_key>":[rows…]}}` without parsing the rows.

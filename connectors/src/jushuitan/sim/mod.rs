@@ -116,6 +116,10 @@ pub struct SimStats {
     pub bad_request: AtomicU64,
     pub faults: AtomicU64,
     pub token_refreshes: AtomicU64,
+    /// `start_ts` pages asked without `is_get_total=false` (the platform asks for it).
+    pub ts_with_totals: AtomicU64,
+    /// Documents modified by [`SimState::churn_after`].
+    pub churned: AtomicU64,
 }
 
 impl SimStats {
@@ -143,6 +147,8 @@ pub struct SimState {
     pub(crate) refresh_faults: Mutex<VecDeque<Fault>>,
     pub(crate) limiter: Mutex<limits::Limiter>,
     pub(crate) issued: AtomicU64,
+    /// Pending [`SimState::churn_after`]s: path, calls still to answer first, rows.
+    pub(crate) churns: Mutex<Vec<(String, u64, usize)>>,
 }
 
 impl SimState {
@@ -162,6 +168,7 @@ impl SimState {
             refresh_faults: Mutex::new(VecDeque::new()),
             limiter: Mutex::new(limiter),
             issued: AtomicU64::new(0),
+            churns: Mutex::new(Vec::new()),
             config,
         });
         state.grant(access_token, refresh_token);
@@ -191,6 +198,29 @@ impl SimState {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(faults);
+    }
+
+    /// After answering the `calls`-th next successful call on `path` (counted from the
+    /// previous churn of that path), modifies the first `rows` documents that call served:
+    /// the data moving under a client that pages.
+    pub fn churn_after(&self, path: &str, calls: u64, rows: usize) {
+        self.lock_churns()
+            .push((path.to_string(), calls.max(1), rows));
+    }
+
+    fn lock_churns(&self) -> std::sync::MutexGuard<'_, Vec<(String, u64, usize)>> {
+        self.churns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rows to churn after this answer on `path`, if one is due. Churns of one path form
+    /// a queue: each counts its calls from the one before it.
+    pub(crate) fn take_churn(&self, path: &str) -> Option<usize> {
+        let mut churns = self.lock_churns();
+        let i = churns.iter().position(|(p, _, _)| p == path)?;
+        churns[i].1 -= 1;
+        (churns[i].1 == 0).then(|| churns.remove(i).2)
     }
 
     /// Queues faults for the next business calls, in order.
@@ -230,5 +260,7 @@ impl RunningSim {
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod paging_tests;
 #[cfg(test)]
 mod tests;

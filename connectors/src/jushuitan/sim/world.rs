@@ -11,7 +11,7 @@
 //! where the previous page stopped instead of skipping from the start.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDateTime;
 use serde_json::Value;
@@ -101,6 +101,8 @@ struct Docs {
     by_ts: BTreeMap<i64, u32>,
     next_ts: i64,
     windows: Mutex<HashMap<(i64, i64), WindowCache>>,
+    /// A window's documents in `ts` order, for `start_ts` paging within a window.
+    ts_windows: Mutex<HashMap<(i64, i64), Arc<Vec<(i64, u32)>>>>,
 }
 
 impl Docs {
@@ -133,6 +135,53 @@ impl Docs {
         self.by_modified.insert((modified, i));
         self.by_ts.insert(ts, i);
         self.windows_mut().clear();
+        self.ts_windows_mut().clear();
+    }
+
+    fn ts_windows_mut(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), Arc<Vec<(i64, u32)>>>> {
+        self.ts_windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Documents with `begin <= modified <= end` and `ts >= start_ts`, in `ts` order: one page
+    /// and whether more follow. The window's ts order is built once and kept until a change.
+    fn window_since_ts(
+        &self,
+        begin: i64,
+        end: i64,
+        start_ts: i64,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<String>, bool) {
+        if end < begin {
+            return (Vec::new(), false);
+        }
+        let cached = self.ts_windows_mut().get(&(begin, end)).cloned();
+        let order = match cached {
+            Some(o) => o,
+            None => {
+                let mut v: Vec<(i64, u32)> = self
+                    .by_modified
+                    .range((begin, 0)..=(end, u32::MAX))
+                    .map(|&(_, i)| (self.slots[i as usize].ts, i))
+                    .collect();
+                v.sort_unstable();
+                let v = Arc::new(v);
+                self.ts_windows_mut().insert((begin, end), Arc::clone(&v));
+                v
+            }
+        };
+        let from = order.partition_point(|&(ts, _)| ts < start_ts) + skip;
+        let page = order
+            .iter()
+            .skip(from)
+            .take(take)
+            .map(|&(_, i)| self.text(i))
+            .collect();
+        (page, from + take < order.len())
     }
 
     fn windows_mut(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), WindowCache>> {
@@ -388,6 +437,26 @@ impl SimWorld {
         self.read()
             .get(collection)
             .map_or((Vec::new(), false), |c| c.since_ts(start_ts, skip, take))
+    }
+
+    /// Documents of `collection` with `begin <= modified <= end` and `ts >= start_ts`, in `ts`
+    /// order (`start_ts` paging within a window): one page of texts and whether more follow.
+    pub fn window_ts_texts(
+        &self,
+        collection: &str,
+        (begin, end): (&str, &str),
+        start_ts: i64,
+        skip: usize,
+        take: usize,
+    ) -> (Vec<String>, bool) {
+        let (Some(b), Some(e)) = (secs(begin), secs(end)) else {
+            return (Vec::new(), false);
+        };
+        self.read()
+            .get(collection)
+            .map_or((Vec::new(), false), |c| {
+                c.window_since_ts(b, e, start_ts, skip, take)
+            })
     }
 
     /// Orders by their online order numbers (`so_ids`) or ERP ids (`o_ids`).
