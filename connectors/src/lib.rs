@@ -9,7 +9,7 @@
 //! - [`top`]: Taobao/Tmall TOP: signed requests, envelopes, a paced client, streams, simulator.
 //! - [`tolerant`]: reading platform JSON whose ids and amounts come in several shapes.
 //! - [`stream`]: the seam to the sync engine: windowed, paged streams of raw records.
-//! - `pace`: the client-side rate budget every platform client shares the code of.
+//! - [`pace`]: call budgets per platform app, shared by every client, connector and process of the app.
 //! - [`sign`]: Jushuitan and Taobao/Tmall TOP request signing, checked against the official vectors;
 //!   DingTalk / Feishu robot and webhook signatures.
 //! - [`notify`]: sending alerts to WeCom, DingTalk, Feishu/Lark, e-mail and webhooks, and local
@@ -21,7 +21,7 @@ mod loopback;
 pub mod manifest;
 pub mod minishop_sim;
 pub mod notify;
-mod pace;
+pub mod pace;
 pub mod sign;
 pub mod stream;
 pub mod tolerant;

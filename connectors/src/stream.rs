@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
@@ -219,11 +220,30 @@ impl fmt::Debug for Secrets {
     }
 }
 
-/// Where a connector puts credentials the platform rotates (a refreshed access or refresh
-/// token), so the next run starts with them. Called as soon as they change.
+/// A connector's state that outlives one client: credentials the platform rotates (a
+/// refreshed access or refresh token), so the next run starts with them, and the call budget
+/// of the platform app, shared by every connector and process of that app.
 pub trait TokenSink: Send + Sync + fmt::Debug {
-    /// Stores `value` under `name` (e.g. `refresh_token`).
+    /// Stores `value` under `name` (e.g. `refresh_token`), as soon as it changes.
     fn save(&self, name: &str, value: &str);
+
+    /// The newest stored value of `name`, read again from where it is kept (another process
+    /// may have rotated it). `None` when nothing is stored or the sink keeps nothing.
+    fn load(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// Tries to take the connector's cross-process refresh lock: `Some(guard)` while held,
+    /// `None` when another process holds it. A sink without one always grants.
+    fn try_lock_refresh(&self) -> Option<Box<dyn Send>> {
+        Some(Box::new(()))
+    }
+
+    /// The call budget of `app` (e.g. `jushuitan-<app_key>`) under `limits`. This default is
+    /// the calling client's own; a store shares one per app across processes.
+    fn budget(&self, _app: &str, limits: crate::pace::Limits) -> Arc<dyn crate::pace::Budget> {
+        Arc::new(crate::pace::LocalBudget::new(limits))
+    }
 }
 
 /// A sink that forgets (tests, one-off runs).

@@ -13,14 +13,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::envelope::{JstError, Page, parse_data, parse_page};
 use super::request::{Credentials, biz_body, token_body};
-use crate::pace::Pacer;
+use crate::pace::{Budget, Limits, LocalBudget};
 use crate::stream::{NoTokenSink, TokenSink};
 use crate::tolerant;
 use crate::transport::{PostError, refused};
@@ -93,7 +93,7 @@ pub struct JstClient {
     refresh_token: Mutex<Option<String>>,
     /// Held while a token refresh runs (single-flight).
     refreshing: Mutex<()>,
-    pacer: Mutex<Pacer>,
+    budget: Arc<dyn Budget>,
     tokens: Arc<dyn TokenSink>,
     pub stats: ClientStats,
 }
@@ -108,22 +108,29 @@ const FORM: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 
 impl JstClient {
     pub fn new(config: ClientConfig, creds: Credentials, refresh_token: Option<String>) -> Self {
-        let pacer = Pacer::new(config.per_second, config.per_minute);
+        let budget = Arc::new(LocalBudget::new(Limits::new(
+            config.per_second,
+            config.per_minute,
+        )));
         Self {
             http: reqwest::Client::new(),
             config,
             creds: Mutex::new(creds),
             refresh_token: Mutex::new(refresh_token),
             refreshing: Mutex::new(()),
-            pacer: Mutex::new(pacer),
+            budget,
             tokens: Arc::new(NoTokenSink),
             stats: ClientStats::default(),
         }
     }
 
-    /// Stores rotated tokens in `sink` as soon as a refresh returns them.
+    /// Stores rotated tokens in `sink` as soon as a refresh returns them, and takes the call
+    /// budget of the app from it (shared by every client of the app, see [`crate::pace`]).
     #[must_use]
     pub fn with_token_sink(mut self, sink: Arc<dyn TokenSink>) -> Self {
+        let limits = Limits::new(self.config.per_second, self.config.per_minute);
+        let app = format!("jushuitan-{}", self.creds.get_mut().app_key);
+        self.budget = sink.budget(&app, limits);
         self.tokens = sink;
         self
     }
@@ -134,18 +141,12 @@ impl JstClient {
     }
 
     async fn pace(&self) {
-        let mut p = self.pacer.lock().await;
-        loop {
-            let wait = p.delay(Instant::now());
-            if wait.is_zero() {
-                p.sent(Instant::now());
-                return;
-            }
+        let wait = crate::pace::take(&*self.budget).await;
+        if !wait.is_zero() {
             self.stats.paced.fetch_add(1, Ordering::Relaxed);
             self.stats
                 .paced_ms
                 .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
         }
     }
 
@@ -189,6 +190,7 @@ impl JstClient {
     pub async fn call(&self, path: &str, biz: &str, list_key: &str) -> Result<Page, ClientError> {
         let mut attempts = 0u32;
         let mut refreshes = 0u32;
+        let mut rate_limited = false;
         loop {
             attempts += 1;
             let (body, used) = {
@@ -219,6 +221,14 @@ impl JstClient {
                 {
                     return Err(e.into());
                 }
+                Err(Outcome::Platform(e @ JstError::RateLimited { code, .. })) => {
+                    // Every client of the app waits out the platform's window: 5 a second
+                    // (199) or 100 a minute (200).
+                    let window = if code == 200 { 60_500 } else { 1_050 };
+                    self.budget.hold(Duration::from_millis(window));
+                    rate_limited = true;
+                    e.to_string()
+                }
                 Err(Outcome::Platform(e)) => e.to_string(),
                 Err(Outcome::Transport(t)) => t,
             };
@@ -230,7 +240,9 @@ impl JstClient {
                 });
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(self.backoff(attempts)).await;
+            if !std::mem::take(&mut rate_limited) {
+                tokio::time::sleep(self.backoff(attempts)).await;
+            }
         }
     }
 
@@ -262,6 +274,18 @@ impl JstClient {
         if self.creds.lock().await.access_token != stale {
             return Ok(());
         }
+        // Another process of this connector may be refreshing, or may have done so already:
+        // its rotated pair is in the store, and the refresh token this process holds is spent.
+        let _across = self.lock_refresh_across_processes().await;
+        if let Some(stored) = self.tokens.load("access_token")
+            && stored != stale
+        {
+            if let Some(rt) = self.tokens.load("refresh_token") {
+                *self.refresh_token.lock().await = Some(rt);
+            }
+            self.creds.lock().await.access_token = stored;
+            return Ok(());
+        }
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -279,6 +303,24 @@ impl JstClient {
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(self.backoff(attempts)).await;
+        }
+    }
+
+    /// The token store's refresh lock, waited for (a refresh takes seconds); after two
+    /// minutes the holder is presumed stuck and this process goes ahead, as before the lock.
+    async fn lock_refresh_across_processes(&self) -> Box<dyn Send> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(guard) = self.tokens.try_lock_refresh() {
+                return guard;
+            }
+            if std::time::Instant::now() > deadline {
+                tracing::warn!(
+                    "another process held the token refresh lock for 2 min; refreshing anyway"
+                );
+                return Box::new(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

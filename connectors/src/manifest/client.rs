@@ -12,15 +12,14 @@
 //! Errors never contain URLs (an API key may travel in the query) or secrets.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 use super::path::JsonPath;
 use super::settings::{HttpSettings, Method};
 use super::signer::{Outgoing, Signer, sorted_query};
-use crate::pace::Pacer;
+use crate::pace::{Budget, Limits, LocalBudget};
 use crate::stream::{Secrets, StreamError, StreamStats};
 
 /// The response envelope's check, with paths parsed.
@@ -56,7 +55,7 @@ pub(crate) struct Client {
     backoff: Duration,
     signer: Signer,
     envelope: Envelope,
-    pacer: Mutex<Pacer>,
+    budget: LocalBudget,
     stats: Stats,
 }
 
@@ -116,7 +115,7 @@ impl Client {
                 throttle: codes(&resp.throttle_codes),
                 retry: codes(&resp.retry_codes),
             },
-            pacer: Mutex::new(Pacer::new(
+            budget: LocalBudget::new(Limits::new(
                 Some(settings.rate_limit.per_second),
                 Some(settings.rate_limit.per_minute),
             )),
@@ -167,13 +166,8 @@ impl Client {
     }
 
     async fn pace(&self) {
-        let mut p = self.pacer.lock().await;
-        loop {
-            let wait = p.delay(Instant::now());
-            if wait.is_zero() {
-                p.sent(Instant::now());
-                return;
-            }
+        let wait = self.budget.reserve();
+        if !wait.is_zero() {
             self.wait_counted(wait).await;
         }
     }

@@ -12,14 +12,14 @@
 //!   the platform's message (retrying cannot help).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use tokio::sync::Mutex;
+use std::sync::Arc;
 
 use super::envelope::{TopError, parse_response};
 use super::request::{Credentials, form_body, timestamp_text};
-use crate::pace::Pacer;
+use crate::pace::{Budget, Limits, LocalBudget};
 use crate::sign::TopSignMethod;
 use crate::stream::StreamStats;
 use crate::transport::{PostError, refused};
@@ -93,8 +93,8 @@ pub struct TopClient {
     http: reqwest::Client,
     config: TopClientConfig,
     creds: Credentials,
-    pacer: Mutex<Pacer>,
-    banned_until: Mutex<Option<Instant>>,
+    /// The app's call budget (TOP counts calls per app: shared by every shop's connector).
+    budget: Arc<dyn Budget>,
     pub stats: ClientStats,
 }
 
@@ -109,11 +109,7 @@ impl TopClient {
     pub fn new(config: TopClientConfig, creds: Credentials) -> Self {
         Self {
             http: reqwest::Client::new(),
-            pacer: Mutex::new(Pacer::new(
-                config.per_second.map(|n| n as usize),
-                config.per_minute.map(|n| n as usize),
-            )),
-            banned_until: Mutex::new(None),
+            budget: Arc::new(LocalBudget::new(Self::limits(&config))),
             config,
             creds,
             stats: ClientStats::default(),
@@ -133,30 +129,32 @@ impl TopClient {
         }
     }
 
+    fn limits(config: &TopClientConfig) -> Limits {
+        Limits::new(
+            config.per_second.map(|n| n as usize),
+            config.per_minute.map(|n| n as usize),
+        )
+    }
+
+    /// Takes call slots from `budget` (see [`crate::pace`]) instead of the client's own.
+    #[must_use]
+    pub fn with_budget(mut self, budget: Arc<dyn Budget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The limits this client's budget was made for.
+    pub fn budget_limits(&self) -> Limits {
+        Self::limits(&self.config)
+    }
+
     async fn pace(&self) {
-        let ban = *self.banned_until.lock().await;
-        if let Some(until) = ban {
-            let now = Instant::now();
-            if until > now {
-                let wait = until - now;
-                self.stats
-                    .banned_ms
-                    .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
-                tokio::time::sleep(wait).await;
-            }
-        }
-        let mut p = self.pacer.lock().await;
-        loop {
-            let wait = p.delay(Instant::now());
-            if wait.is_zero() {
-                p.sent(Instant::now());
-                return;
-            }
+        let wait = crate::pace::take(&*self.budget).await;
+        if !wait.is_zero() {
             self.stats.paced.fetch_add(1, Ordering::Relaxed);
             self.stats
                 .paced_ms
                 .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
         }
     }
 
@@ -213,7 +211,11 @@ impl TopClient {
                     let wait = ban
                         .map_or_else(|| self.backoff(attempts), |b| b + Duration::from_secs(1))
                         .min(self.config.max_ban_wait);
-                    *self.banned_until.lock().await = Some(Instant::now() + wait);
+                    // The ban is the app's: every client of the app waits it out.
+                    self.budget.hold(wait);
+                    self.stats
+                        .banned_ms
+                        .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
                     (e.to_string(), Duration::ZERO)
                 }
                 Err(Failure::Top(e)) => (e.to_string(), self.backoff(attempts)),

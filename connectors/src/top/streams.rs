@@ -123,11 +123,12 @@ fn default_true() -> bool {
 pub const STREAMS: &[&str] = &["orders", "refunds"];
 
 /// Builds the named streams (all when `names` is empty) over one shared client. TOP sessions
-/// are not refreshed by self-built apps (§2.5), so `tokens` is not written to.
+/// are not refreshed by self-built apps (§2.5), so `tokens` only provides the app's call
+/// budget (shared by every shop's connector of the app).
 pub fn build_streams(
     settings: &TopSettings,
     secrets: &Secrets,
-    _tokens: Arc<dyn TokenSink>,
+    tokens: Arc<dyn TokenSink>,
     names: &[String],
 ) -> Result<Vec<Arc<dyn Stream>>, StreamError> {
     let bad = |m: String| Err(StreamError::Settings(m));
@@ -168,7 +169,12 @@ pub fn build_streams(
         app_secret: secrets.require("app_secret")?.to_string(),
         session: secrets.require("session")?.to_string(),
     };
-    let client = Arc::new(TopClient::new(config, creds));
+    let client = TopClient::new(config, creds);
+    let budget = tokens.budget(
+        &format!("taobao-{}", settings.app_key),
+        client.budget_limits(),
+    );
+    let client = Arc::new(client.with_budget(budget));
     let pager = Pager {
         client,
         page_size: settings.page_size,

@@ -256,7 +256,11 @@ async fn business(
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    let token = p.get("access_token").cloned().unwrap_or_default();
+    let token = if s.config.limit_by_app {
+        p.get("app_key").cloned().unwrap_or_default()
+    } else {
+        p.get("access_token").cloned().unwrap_or_default()
+    };
     let admitted = s
         .limiter
         .lock()

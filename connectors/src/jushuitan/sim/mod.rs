@@ -6,7 +6,7 @@
 //! - only form-encoded POSTs on known paths;
 //! - `sign` verified (code 10), `timestamp` within the allowed skew (code 140), `version=2`
 //!   and `charset=utf-8` required, the access token known and unexpired (code 100);
-//! - a per-token limiter shared by every endpoint: 5 requests per second (code 199) and 100
+//! - a per-token (or per-app, [`SimConfig::limit_by_app`]) limiter shared by every endpoint: 5 requests per second (code 199) and 100
 //!   per minute (code 200);
 //! - `biz` validated per endpoint (`endpoints.rs`): both window ends present, the endpoint's
 //!   longest span (7 days; 6 months for refund payments), its `page_size` maximum, id-list
@@ -58,6 +58,9 @@ pub struct SimConfig {
     pub per_minute: Option<usize>,
     /// Lifetime of an access token.
     pub token_ttl: Duration,
+    /// Whether the limits count per app rather than per token (the sheet leaves it open:
+    /// UNCONFIRMED; per app is the stricter reading).
+    pub limit_by_app: bool,
 }
 
 impl Default for SimConfig {
@@ -75,6 +78,7 @@ impl Default for SimConfig {
             per_second: Some(5),
             per_minute: Some(100),
             token_ttl: Duration::from_secs(30 * 24 * 3600),
+            limit_by_app: false,
         }
     }
 }
@@ -260,6 +264,8 @@ impl RunningSim {
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod budget_tests;
 #[cfg(test)]
 mod paging_tests;
 #[cfg(test)]

@@ -91,6 +91,9 @@ struct WindowCache {
     resume: Option<(usize, (i64, u32))>,
 }
 
+/// A window's `(ts, slot)` pairs in `ts` order.
+type TsOrder = Arc<Vec<(i64, u32)>>;
+
 #[derive(Debug, Default)]
 struct Docs {
     /// The first document's text: what every other text is compressed against.
@@ -102,7 +105,7 @@ struct Docs {
     next_ts: i64,
     windows: Mutex<HashMap<(i64, i64), WindowCache>>,
     /// A window's documents in `ts` order, for `start_ts` paging within a window.
-    ts_windows: Mutex<HashMap<(i64, i64), Arc<Vec<(i64, u32)>>>>,
+    ts_windows: Mutex<HashMap<(i64, i64), TsOrder>>,
 }
 
 impl Docs {
@@ -138,9 +141,7 @@ impl Docs {
         self.ts_windows_mut().clear();
     }
 
-    fn ts_windows_mut(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), Arc<Vec<(i64, u32)>>>> {
+    fn ts_windows_mut(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i64), TsOrder>> {
         self.ts_windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -598,3 +598,47 @@ async fn a_ban_is_waited_out_as_the_platform_states_it() {
         .unwrap_err();
     assert!(err.to_string().contains("This ban will last for"), "{err}");
 }
+
+/// Two shops' connectors of one app, as two processes: `shared` gives them one budget file.
+async fn two_shops_of_one_app(shared: bool) -> (u64, u64) {
+    use crate::pace::{FileBudget, Limits};
+    let sim = start(TopSimConfig::default(), 50).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let clients: Vec<Arc<TopClient>> = (0..2)
+        .map(|i| {
+            let c = client(&sim);
+            let key = if shared {
+                "taobao-app".to_string()
+            } else {
+                format!("taobao-shop{i}")
+            };
+            let limits: Limits = c.budget_limits();
+            Arc::new(c.with_budget(Arc::new(FileBudget::in_dir(dir.path(), &key, limits))))
+        })
+        .collect();
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|c| {
+            let c = Arc::clone(c);
+            tokio::spawn(async move {
+                for _ in 0..25 {
+                    c.call(INC, SMALL).await.expect("call");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let st = &sim.state.stats;
+    (TopSimStats::get(&st.ok), TopSimStats::get(&st.rate_limited))
+}
+
+#[tokio::test]
+async fn shops_of_one_app_share_its_budget_and_are_never_banned() {
+    assert_eq!(two_shops_of_one_app(true).await, (50, 0));
+    // The control: a budget per shop sends twice the app's rate and is banned.
+    let (ok, refused) = two_shops_of_one_app(false).await;
+    assert_eq!(ok, 50, "they recover from the ban");
+    assert!(refused > 0, "the app's quota was exceeded");
+}
