@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::Utc;
-use connectors::jushuitan::sim::{RunningSim, SimConfig, SimState, SimWorld};
-use pipelines::demo::{DemoConfig, jushuitan_orders};
+use connectors::jushuitan::sim::{RunningSim, SimConfig, SimState};
+use pipelines::demo::{DemoConfig, jushuitan_world};
 
 use crate::cli::{Platform, SimulateArgs};
 
@@ -137,12 +137,9 @@ async fn jushuitan(args: &SimulateArgs) -> anyhow::Result<()> {
         demo.end_date,
         demo.seed
     );
-    let world = tokio::task::spawn_blocking(move || {
-        let world = SimWorld::default();
-        jushuitan_orders(&demo, &mut |doc| world.upsert(doc)).map(|_| world)
-    })
-    .await
-    .context("the world generator stopped")??;
+    let world = tokio::task::spawn_blocking(move || jushuitan_world(&demo))
+        .await
+        .context("the world generator stopped")??;
     let mut config = SimConfig::default();
     if args.unlimited {
         config = config.unlimited();

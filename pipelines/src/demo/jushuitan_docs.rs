@@ -109,6 +109,27 @@ impl<'a> Cols<'a> {
 /// The tables whose rows travel as Jushuitan documents.
 pub(crate) const DIVERTED: &[&str] = &["orders", "order_items", "payments"];
 
+/// The shop-list documents (`/open/shops/query`) of the shops in one chunk's orders: the
+/// order API carries no platform, so the connector learns it from this list.
+pub(crate) fn shop_docs(chunk: &[(&'static str, RecordBatch)]) -> Result<Vec<Value>> {
+    let Some((_, orders)) = chunk.iter().find(|(n, _)| *n == "orders") else {
+        return Ok(Vec::new());
+    };
+    let c = Cols(orders);
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 0..orders.num_rows() {
+        let shop = c.text("shop_id", i)?.unwrap_or_default();
+        let platform = c.text("platform", i)?.unwrap_or_default();
+        seen.entry(shop).or_insert(platform);
+    }
+    Ok(seen
+        .into_iter()
+        .map(|(shop, platform)| {
+            json!({"shop_id": number(shop), "shop_site": site(platform), "shop_name": shop})
+        })
+        .collect())
+}
+
 /// Turns one generator chunk's `orders`, `order_items` and `payments` into documents.
 pub(crate) fn chunk_docs(
     chunk: &[(&'static str, RecordBatch)],
@@ -158,7 +179,6 @@ pub(crate) fn chunk_docs(
             "o_id": number(order_id),
             "so_id": c.text("platform_order_no", i)?,
             "shop_id": number(c.text("shop_id", i)?.unwrap_or_default()),
-            "shop_site": site(c.text("platform", i)?.unwrap_or_default()),
             "shop_buyer_id": c.text("buyer_id", i)?,
             "status": status,
             "shop_status": shop_status,
@@ -180,6 +200,38 @@ pub(crate) fn chunk_docs(
         out(doc);
     }
     Ok(())
+}
+
+/// A simulator world of the demo's orders (with their lines and payments) and the shop list
+/// that gives their platforms. Runs on the calling thread (use `spawn_blocking`).
+pub fn jushuitan_world(cfg: &DemoConfig) -> Result<connectors::jushuitan::sim::SimWorld> {
+    use connectors::jushuitan::sim::{SHOPS, SimWorld};
+    let world = SimWorld::default();
+    let mut shops = std::collections::BTreeMap::new();
+    let mut failed = None;
+    Gen::new(cfg).run(cfg, |chunk, _done| {
+        let docs =
+            chunk_docs(&chunk, &mut |doc| world.upsert(doc)).and_then(|()| shop_docs(&chunk));
+        match docs {
+            Ok(list) => {
+                for shop in list {
+                    shops.entry(shop["shop_id"].to_string()).or_insert(shop);
+                }
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for shop in shops.into_values() {
+        world.upsert_in(SHOPS, shop);
+    }
+    Ok(world)
 }
 
 /// Generates the demo world and hands each order document to `out`, in creation order.

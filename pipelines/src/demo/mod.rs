@@ -32,7 +32,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use warehouse::{Appender, Owner, Warehouse};
 
-pub use jushuitan_docs::jushuitan_orders;
+pub use jushuitan_docs::{jushuitan_orders, jushuitan_world};
 pub use ledger::{Ledger, yuan};
 
 use crate::error::{PipelineError, Result};
@@ -524,6 +524,15 @@ pub async fn run_demo(
     while let Some((chunk, done)) = rx.recv().await {
         if let Some(world) = divert {
             jushuitan_docs::chunk_docs(&chunk, &mut |doc| world.upsert(doc))?;
+            for shop in jushuitan_docs::shop_docs(&chunk)? {
+                if !world
+                    .all_in(connectors::jushuitan::sim::SHOPS)
+                    .iter()
+                    .any(|s| s.get("shop_id") == shop.get("shop_id"))
+                {
+                    world.upsert_in(connectors::jushuitan::sim::SHOPS, shop);
+                }
+            }
         }
         for (table, batch) in chunk {
             if divert.is_some() && jushuitan_docs::DIVERTED.contains(&table) {

@@ -19,7 +19,7 @@ mod check;
 mod keys;
 mod known;
 mod report;
-mod rules;
+pub(crate) mod rules;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -10,6 +10,8 @@
 //!    and the client reports having waited.
 //! 5. **Re-reading is idempotent**: re-reading from the checkpoint, and a full re-read, leave
 //!    the same rows (same counts and same content).
+//! 6. **Canonical values**: every column the schema documents as a list of words (platform,
+//!    payment channel, status…) holds only those words in the lake after a sync.
 
 use std::sync::{Arc, Mutex};
 
@@ -87,6 +89,36 @@ async fn fingerprint(wh: &Warehouse, stream: &dyn Stream) -> Result<Vec<(String,
         }
         digests.sort();
         out.push((t, digests));
+    }
+    Ok(out)
+}
+
+/// Values outside the schema's word lists in the tables the stream wrote, as
+/// `table.column = value` (empty when all are canonical).
+async fn off_schema_values(wh: &Warehouse, stream: &dyn Stream) -> Result<Vec<String>> {
+    use arrow::array::{Array, AsArray};
+    let mut out = Vec::new();
+    for t in stream.tables().all() {
+        let def = wh.def(&t)?;
+        for c in def.columns {
+            let Some(words) = crate::import::rules::one_of(def.name, c.name) else {
+                continue;
+            };
+            let sql = format!(
+                "select distinct cast({col} as varchar) as v from {t} where {col} is not null",
+                col = c.name
+            );
+            for b in wh.query(&sql).await? {
+                let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+                    .map_err(|e| fail("canonical values", e))?;
+                let col = col.as_string::<i32>();
+                for i in (0..col.len()).filter(|&i| col.is_valid(i)) {
+                    if !words.contains(&col.value(i)) {
+                        out.push(format!("{t}.{} = {:?}", c.name, col.value(i)));
+                    }
+                }
+            }
+        }
     }
     Ok(out)
 }
@@ -176,6 +208,16 @@ pub async fn check(target: &Target<'_>) -> Result<Report> {
     }
     report.rows = r.rows.values().sum();
     report.windows = r.windows;
+
+    // 6. Enum columns hold the schema's words only.
+    let off = off_schema_values(&wh, s).await?;
+    if !off.is_empty() {
+        return Err(fail(
+            "canonical values",
+            format!("outside the schema's lists: {}", off.join(", ")),
+        ));
+    }
+    report.checks.push("enum columns hold schema values");
     let after_first = fingerprint(&wh, s).await?;
     sync_stream(&wh, target.connector, arc, &opts, &|_| {}).await?;
     let c2 = cursor(&wh, target.connector, s).await?;

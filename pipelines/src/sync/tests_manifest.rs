@@ -309,5 +309,5 @@ async fn the_example_manifest_passes_the_conformance_suite() {
     })
     .await
     .expect("conformance");
-    assert_eq!(report.checks.len(), 5, "{:?}", report.checks);
+    assert_eq!(report.checks.len(), 6, "{:?}", report.checks);
 }

@@ -295,7 +295,7 @@ async fn top_orders_and_refunds_pass_the_conformance_suite() {
         })
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", s.name()));
-        assert_eq!(report.checks.len(), 5, "{}: {:?}", s.name(), report.checks);
+        assert_eq!(report.checks.len(), 6, "{}: {:?}", s.name(), report.checks);
     }
 }
 

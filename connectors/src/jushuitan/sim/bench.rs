@@ -36,6 +36,7 @@ async fn sim_world_million_orders_memory_and_pages_per_second() {
         world.load(ORDERS, generate::orders(n, from, 30)),
         n as usize
     );
+    world.load(SHOPS, generate::shops());
     let loaded = t.elapsed();
     let after = peak_rss_mib();
     println!(

@@ -25,7 +25,7 @@ pub fn order(i: i64, n: i64, from: NaiveDateTime, days: i64) -> (SimDoc, i64) {
     let t = |d: NaiveDateTime| d.format(FORMAT).to_string();
     let so_id = format!("TB{}", 100_000_000 + i);
     let doc = json!({
-        "o_id": i, "so_id": so_id, "shop_id": 10 + i % 3, "shop_site": "Taobao", "shop_name": "旗舰店",
+        "o_id": i, "so_id": so_id, "shop_id": 10 + i % 3, "shop_name": "旗舰店",
         "status": if i % 10 == 0 { "WaitConfirm" } else { "Sent" }, "type": "普通订单",
         "created": t(created), "order_date": t(created), "modified": t(modified),
         "pay_date": t(created + chrono::Duration::minutes(2)),
@@ -49,6 +49,24 @@ pub fn order(i: i64, n: i64, from: NaiveDateTime, days: i64) -> (SimDoc, i64) {
         json: doc.to_string(),
     };
     (sim, pay)
+}
+
+/// The shop list of the generated orders (their platform is known only from it, as on
+/// the real platform, whose order documents carry no platform).
+pub fn shops() -> Vec<SimDoc> {
+    [
+        (10, "淘宝", "旗舰店"),
+        (11, "天猫", "天猫店"),
+        (12, "京东", "京东店"),
+    ]
+    .into_iter()
+    .map(|(id, site, name)| SimDoc {
+        key: id.to_string(),
+        modified: None,
+        so_id: None,
+        json: json!({"shop_id": id, "shop_site": site, "shop_name": name}).to_string(),
+    })
+    .collect()
 }
 
 /// `n` generated orders over `days` from `from`, lazily (nothing is held but the current one).
