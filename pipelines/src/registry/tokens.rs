@@ -191,7 +191,9 @@ mod tests {
                 app_secret: sim.state.config.app_secret.clone(),
                 access_token: "tok0".into(),
             };
-            Arc::new(JstClient::new(cfg, creds, Some("ref0".into())).with_token_sink(Arc::new(store)))
+            Arc::new(
+                JstClient::new(cfg, creds, Some("ref0".into())).with_token_sink(Arc::new(store)),
+            )
         };
         let a = client(TokenStore::open(dir.path(), "erp"));
         let b = client(TokenStore::open(dir.path(), "erp"));
@@ -206,8 +208,15 @@ mod tests {
         let (ra, rb) = (call(Arc::clone(&a)), call(Arc::clone(&b)));
         assert_eq!(ra.await.expect("a").expect("a's call"), 1);
         assert_eq!(rb.await.expect("b").expect("b's call"), 1);
-        let refreshes = sim.state.stats.token_refreshes.load(std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(refreshes, 1, "the second process took the first one's new token");
+        let refreshes = sim
+            .state
+            .stats
+            .token_refreshes
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            refreshes, 1,
+            "the second process took the first one's new token"
+        );
         assert_eq!(a.access_token().await, b.access_token().await);
         let stored = TokenStore::open(dir.path(), "erp").values();
         assert_eq!(stored.get("access_token"), Some(&a.access_token().await));
