@@ -62,7 +62,7 @@ pub fn policy(table: &str) -> Option<TableScope> {
         | "supplier_bills"
         | "campaigns" => Shared,
         "stock_movements" => SharedStock,
-        "recon_runs" | "raw_records" => Unscoped,
+        "recon_runs" | "raw_records" | "quarantined_records" => Unscoped,
         _ => return None,
     })
 }

@@ -8,7 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use connectors::stream::Stream;
 use indicatif::{ProgressBar, ProgressStyle};
 use pipelines::registry::{self, ConnectorDoc, Registry};
-use pipelines::sync::{SyncOptions, SyncReport, cursor, sync_stream};
+use pipelines::sync::{StreamEvent, SyncOptions, SyncReport, cursor, failed_streams, sync_streams};
 
 use crate::cli::{ConnectorCommand, SyncArgs};
 use crate::config::{Config, env_var};
@@ -178,59 +178,110 @@ async fn sync(cfg: &Config, reg: &Registry, args: &SyncArgs) -> anyhow::Result<(
         keep_raw: !args.no_raw,
         ..SyncOptions::new(from, to)
     };
-    let mut reports = Vec::new();
-    for s in &streams {
-        let bar = ProgressBar::new(1);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {prefix:12} [{bar:30}] {pos}/{len} windows  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_prefix(s.name().to_string());
-        let report = sync_stream(&wh, &doc.name, s, &opts, &|r: &SyncReport| {
-            bar.set_length(r.total_windows.max(1));
-            bar.set_position(r.windows);
-            bar.set_message(format!(
-                "{} pages, {} records, waited {:.1} s for the rate limit",
-                r.pages,
-                r.records,
-                r.client.throttle_wait.as_secs_f64()
-            ));
-        })
-        .await
-        .with_context(|| format!("syncing {} stream {}", doc.name, s.name()))?;
-        bar.finish_and_clear();
-        reports.push(report);
+    // Every stream runs: one that fails is reported and the others continue (each commits
+    // its own rows and cursor); the command fails at the end, naming the failed streams.
+    let bar: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+    let bar_of = || {
+        bar.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let events = |e: StreamEvent<'_>| match e {
+        StreamEvent::Started(name) => {
+            let b = ProgressBar::new(1);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix:12} [{bar:30}] {pos}/{len} windows  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.set_prefix(name.to_string());
+            *bar_of() = Some(b);
+        }
+        StreamEvent::Progress(r) => {
+            if let Some(b) = bar_of().as_ref() {
+                b.set_length(r.total_windows.max(1));
+                b.set_position(r.windows);
+                b.set_message(format!(
+                    "{} pages, {} records, waited {:.1} s for the rate limit",
+                    r.pages,
+                    r.records,
+                    r.client.throttle_wait.as_secs_f64()
+                ));
+            }
+        }
+        StreamEvent::Finished(name, result) => {
+            if let Some(b) = bar_of().take() {
+                b.finish_and_clear();
+            }
+            if let Err(e) = result {
+                eprintln!(
+                    "FAIL  syncing {} stream {name}: {e} (the other streams continue)",
+                    doc.name
+                );
+            }
+        }
+    };
+    let outcomes = sync_streams(&wh, &doc.name, &streams, &opts, &events).await;
+    print_summary(&doc.name, &outcomes);
+    let failed = failed_streams(&outcomes);
+    if failed.is_empty() {
+        return super::refresh_marts(&wh).await;
     }
-    print_summary(&doc.name, &reports);
-    super::refresh_marts(&wh).await
+    // The streams that succeeded committed their rows: the marts follow them all the same.
+    if let Err(e) = super::refresh_marts(&wh).await {
+        eprintln!("refreshing the marts: {e:#}");
+    }
+    let details: Vec<String> = failed
+        .iter()
+        .map(|(s, e)| format!("syncing {} stream {s}: {e}", doc.name))
+        .collect();
+    anyhow::bail!(
+        "connector {}: {} of {} stream(s) failed ({}); the other streams' rows and cursors are committed\n  {}",
+        doc.name,
+        failed.len(),
+        outcomes.len(),
+        failed
+            .iter()
+            .map(|(s, _)| *s)
+            .collect::<Vec<_>>()
+            .join(", "),
+        details.join("\n  ")
+    )
 }
 
-fn print_summary(name: &str, reports: &[SyncReport]) {
+fn print_summary(name: &str, outcomes: &[(String, pipelines::Result<SyncReport>)]) {
     println!("connector {name}:");
     println!(
-        "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>12} {:>9}  cursor",
+        "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>11} {:>8} {:>7} {:>12} {:>9}  cursor",
         "stream",
         "windows",
         "pages",
         "records",
         "appended",
         "upserted",
+        "quarantined",
         "requests",
         "retries",
         "rate waits",
         "duration"
     );
-    for r in reports {
+    for (stream, outcome) in outcomes {
+        let r = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                println!("  {stream:<14} FAILED: {e}");
+                continue;
+            }
+        };
         println!(
-            "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>8} {:>7} {:>5} {:>5.1}s {:>8.1}s  {}",
+            "  {:<14} {:>7} {:>7} {:>9} {:>9} {:>9} {:>11} {:>8} {:>7} {:>5} {:>5.1}s {:>8.1}s  {}",
             r.stream,
             r.windows,
             r.pages,
             r.records,
             r.appended,
             r.merged,
+            r.quarantined,
             r.client.requests,
             r.client.retries,
             r.client.throttled,
@@ -247,6 +298,15 @@ fn print_summary(name: &str, reports: &[SyncReport]) {
                 "  {:<14} {} rows kept as they are: another writer (an entry form, an import, a correction) owns their keys",
                 "", r.skipped
             );
+        }
+        if r.quarantined > 0 {
+            println!(
+                "  {:<14} {} record(s) could not be mapped and were set aside in quarantined_records; the first:",
+                "", r.quarantined
+            );
+            for reason in &r.quarantine_samples {
+                println!("  {:<14}   {reason}", "");
+            }
         }
     }
 }

@@ -349,7 +349,7 @@ pub async fn list_rules(
 #[allow(dead_code)]
 pub struct RuleBody {
     pub title: Option<String>,
-    /// low_stock | high_stock | stale_shipment | recon_breaks | sales_drop | failing_sync | stuck_job
+    /// low_stock | high_stock | stale_shipment | recon_breaks | quarantined_records | sales_drop | failing_sync | stuck_job
     pub builtin: Option<String>,
     /// Or lake SQL returning `key`, `value` [, `threshold`, `clear`, `label`].
     pub sql: Option<String>,

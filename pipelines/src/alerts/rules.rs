@@ -63,6 +63,9 @@ pub enum Builtin {
     StaleShipment,
     /// Open reconciliation breaks whose amount at stake is above `threshold` (yuan).
     ReconBreaks,
+    /// Records a sync set aside in `quarantined_records` in the last day, per connector and
+    /// stream, more than `threshold` (default 0).
+    QuarantinedRecords,
     /// Yesterday's GMV per shop below `threshold` % of the same weekday a week before.
     SalesDrop,
     /// Connectors whose latest sync run failed (from the job history).
@@ -198,7 +201,8 @@ impl Rule {
             Some(Builtin::LowStock) | Some(Builtin::SalesDrop) => Op::Lt,
             Some(Builtin::HighStock)
             | Some(Builtin::StaleShipment)
-            | Some(Builtin::ReconBreaks) => Op::Gt,
+            | Some(Builtin::ReconBreaks)
+            | Some(Builtin::QuarantinedRecords) => Op::Gt,
             Some(Builtin::FailingSync) | Some(Builtin::StuckJob) => Op::Gt,
             None => self.op,
         }
@@ -214,6 +218,7 @@ impl Rule {
             Some(Builtin::HighStock) => "库存积压 Overstock".into(),
             Some(Builtin::StaleShipment) => "物流异常 Shipment exception".into(),
             Some(Builtin::ReconBreaks) => "对账差异 Reconciliation breaks".into(),
+            Some(Builtin::QuarantinedRecords) => "隔离记录 Quarantined records".into(),
             Some(Builtin::SalesDrop) => "销售下滑 Sales drop".into(),
             Some(Builtin::FailingSync) => "同步失败 Sync failing".into(),
             Some(Builtin::StuckJob) => "任务卡住 Job stuck".into(),
@@ -274,6 +279,14 @@ pub fn builtin_sql(b: Builtin, threshold: Option<&str>) -> Option<String> {
                 "SELECT break_id AS key, CAST(amount_at_stake AS VARCHAR) AS value, '{amount}' AS threshold, \
                  check_name || ': ' || kind || ' ' || COALESCE(shop_id, '') AS label \
                  FROM recon_breaks WHERE status = 'open'"
+            )
+        }
+        Builtin::QuarantinedRecords => {
+            let n = t.unwrap_or_else(|| "0".into());
+            format!(
+                "SELECT connector || '/' || stream AS key, CAST(COUNT(*) AS VARCHAR) AS value, '{n}' AS threshold, \
+                 connector || ' ' || stream || ': ' || CAST(COUNT(*) AS VARCHAR) || ' record(s) set aside in the last day, e.g. ' || MIN(reason) AS label \
+                 FROM quarantined_records WHERE fetched_at >= now() - INTERVAL '1 day' GROUP BY connector, stream"
             )
         }
         Builtin::SalesDrop => {

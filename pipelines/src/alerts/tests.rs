@@ -262,6 +262,23 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
         "difference": "-120.00", "amount_at_stake": "120.00", "status": "open",
         "first_seen_at": "2026-11-21T00:00:00Z", "last_seen_at": "2026-11-21T00:00:00Z",
         "updated_by": "run-test", "source": "test"})]).await;
+    // Two records a sync set aside today, and one three days ago (outside the last day).
+    let ago = |h: i64| (chrono::Utc::now() - chrono::Duration::hours(h)).to_rfc3339();
+    let quarantined = |key: &str, stream: &str, at: String| {
+        json!({"connector": "jst-main", "stream": stream, "record_key": key, "record_version": 7,
+            "fetched_at": at, "reason": format!("Jushuitan outbound {key}: field `wms_co_id`: is missing"),
+            "payload": "{}", "source": "test"})
+    };
+    put(
+        &wh,
+        "quarantined_records",
+        &[
+            quarantined("90007", "shipments", ago(1)),
+            quarantined("90014", "shipments", ago(2)),
+            quarantined("5", "refunds", ago(72)),
+        ],
+    )
+    .await;
     let im = ImSim::start(
         ImSimConfig {
             wecom_keys: vec!["wk".into()],
@@ -283,6 +300,7 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
         ("high_stock", Some(1)),
         ("stale_shipment", Some(1)),
         ("recon_breaks", Some(0)),
+        ("quarantined_records", None),
         ("sales_drop", Some(100)),
         ("failing_sync", None),
         ("stuck_job", None),
@@ -364,6 +382,22 @@ async fn every_builtin_evaluates_on_a_demo_lake_and_failing_or_stuck_jobs_surfac
             .any(|s| s.rule == rule && s.key == key && s.firing)
     };
     assert!(firing("failing_sync", "sync:jst-main"));
+    // Quarantined records: per connector and stream, counted over the last day only.
+    let q: Vec<_> = states
+        .iter()
+        .filter(|s| s.rule == "quarantined_records")
+        .collect();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(
+        (q[0].key.as_str(), q[0].last_value.as_deref(), q[0].firing),
+        ("jst-main/shipments", Some("2"), true)
+    );
+    assert!(
+        q[0].label
+            .as_deref()
+            .is_some_and(|l| l.contains("wms_co_id")),
+        "{q:?}"
+    );
     assert!(firing("stuck_job", "r-stuck"));
     assert!(r.deliveries > 0);
 }

@@ -275,9 +275,7 @@ fn failed(e: crate::PipelineError) -> JobError {
 /// Does the work of `spec`.
 pub async fn execute(env: &JobEnv, spec: &JobSpec) -> Result<Output, JobError> {
     match spec {
-        JobSpec::Sync { connector, days } => sync(env, connector, days.unwrap_or(30))
-            .await
-            .map_err(failed),
+        JobSpec::Sync { connector, days } => sync(env, connector, days.unwrap_or(30)).await,
         JobSpec::Marts {} => {
             let r = crate::marts::refresh_all(&env.wh).await.map_err(failed)?;
             Ok(Output {
@@ -329,13 +327,16 @@ pub async fn execute(env: &JobEnv, spec: &JobSpec) -> Result<Output, JobError> {
 }
 
 /// An incremental sync of one registered connector (the marts follow as their own run).
-async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::PipelineError> {
+/// Every stream runs; a stream that fails fails the run, naming it, while the others' rows
+/// and cursors stay committed. The run is retried when a failure may pass (an attempt
+/// reads the streams that succeeded again from their cursors, which changes nothing).
+async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, JobError> {
     use crate::registry::{self, Registry};
-    use crate::sync::{SyncOptions, sync_stream};
+    use crate::sync::{SyncOptions, failed_streams, sync_streams};
     let reg = Registry::new(&env.data_dir);
-    let doc = reg.get(name)?;
+    let doc = reg.get(name).map_err(failed)?;
     // Also excludes a `zhongtai sync` started by hand on this machine.
-    let _lock = reg.lock(&doc.name)?;
+    let _lock = reg.lock(&doc.name).map_err(failed)?;
     let lookup = Arc::clone(&env.secrets);
     let connector = doc.name.clone();
     let streams = registry::build(
@@ -343,7 +344,8 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
         &move |k: &str| lookup(&connector, k),
         reg.tokens(&doc.name),
         &[],
-    )?;
+    )
+    .map_err(failed)?;
     let to = chrono::Utc::now()
         .with_timezone(&vocab::BUSINESS_TZ)
         .naive_local();
@@ -352,12 +354,27 @@ async fn sync(env: &JobEnv, name: &str, days: i64) -> Result<Output, crate::Pipe
         .map(|d| d.and_time(chrono::NaiveTime::MIN))
         .unwrap_or(to - chrono::Duration::days(days));
     let opts = SyncOptions::new(from, to);
+    let outcomes = sync_streams(&env.wh, &doc.name, &streams, &opts, &|_| {}).await;
+    let bad = failed_streams(&outcomes);
+    if !bad.is_empty() {
+        let retryable = bad.iter().any(|(_, e)| e.is_retryable());
+        let errors: Vec<String> = bad.iter().map(|(s, e)| format!("{s}: {e}")).collect();
+        return Err(JobError::Failed {
+            message: format!(
+                "connector {name}: {} of {} stream(s) failed ({}); the other streams' rows and cursors are committed: {}",
+                bad.len(),
+                outcomes.len(),
+                bad.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", "),
+                errors.join("; ")
+            ),
+            retryable,
+        });
+    }
     let mut out = Vec::new();
     let mut rows = 0i64;
-    for s in &streams {
-        let rep = sync_stream(&env.wh, &doc.name, s, &opts, &|_| {}).await?;
+    for rep in outcomes.into_iter().filter_map(|(_, r)| r.ok()) {
         rows += (rep.appended + rep.merged) as i64;
-        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "skipped": rep.skipped, "windows": rep.windows}));
+        out.push(json!({"stream": rep.stream, "records": rep.records, "appended": rep.appended, "upserted": rep.merged, "skipped": rep.skipped, "quarantined": rep.quarantined, "quarantine_samples": rep.quarantine_samples, "windows": rep.windows}));
     }
     Ok(Output {
         rows,

@@ -16,9 +16,14 @@
 //!
 //! An incremental run starts at the cursor minus [`OVERLAP`], so late writes near the boundary
 //! are read again. Large windows are flushed every `flush_rows` records without moving the
-//! cursor. Every fetched record is also appended to `raw_records` (unless turned off).
+//! cursor. Every fetched record is also appended to `raw_records` (unless turned off), once
+//! per key and version in a window, however often the window's pages repeat it.
+//!
+//! A record the stream cannot map, or that has no key, does not stop its stream: it is set
+//! aside in `quarantined_records` in the same flush (see `sync::quarantine`) and counted in
+//! [`SyncReport::quarantined`]; too many in one flush still fail the stream.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +35,8 @@ use connectors::stream::{Mapped, RawPage, Stream, StreamError, StreamStats};
 use serde_json::Value;
 use warehouse::Warehouse;
 
-use super::writer::Writer;
+use super::quarantine::{self, Bad};
+use super::writer::{Flush, Writer};
 
 use crate::error::{PipelineError, Result};
 
@@ -89,6 +95,10 @@ pub struct SyncReport {
     pub merged: u64,
     /// Rows not written because another owner (an entry form, an import) holds their key.
     pub skipped: u64,
+    /// Records set aside in `quarantined_records` (unmappable, or without a key).
+    pub quarantined: u64,
+    /// The first few reasons records were set aside (at most five).
+    pub quarantine_samples: Vec<String>,
     pub started_at: Option<NaiveDateTime>,
     pub cursor: Option<NaiveDateTime>,
     /// Windows that held no records (their cursor moves are committed in batches).
@@ -311,6 +321,13 @@ impl Run<'_> {
         let (start, end) = (f.start, f.end);
         let mut buffer: HashMap<String, Buffered> = HashMap::new();
         let mut raw: Vec<(String, i64, String)> = Vec::new();
+        // Records without a key, set aside (by their synthetic key).
+        let mut keyless: HashMap<String, Bad> = HashMap::new();
+        // (key, version) pairs of this window already in `raw` (hashed: a snapshot window may
+        // hold many records), so a window read again (a verification pass) logs each record
+        // once; and, exactly, the records without a key already set aside.
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut keyless_seen: HashSet<(String, i64)> = HashSet::new();
         let mut next: Option<String>;
         let mut flushed = false;
         loop {
@@ -326,15 +343,32 @@ impl Run<'_> {
             self.report.pages += 1;
             self.report.records += page.rows.len() as u64;
             for record in page.rows {
-                let Some(key) = self.stream.record_key(&record) else {
-                    return Err(PipelineError::Source(format!(
-                        "{}: a record in {start}..{end} has no id: {}",
-                        self.stream.name(),
-                        truncate(&record.to_string(), 200)
-                    )));
-                };
                 let version = self.stream.record_version(&record);
-                if self.opts.keep_raw {
+                let Some(key) = self.stream.record_key(&record) else {
+                    let payload = record.to_string();
+                    let key = quarantine::keyless_key(&payload);
+                    if !keyless_seen.insert((key.clone(), version)) {
+                        continue;
+                    }
+                    if self.opts.keep_raw {
+                        raw.push((key.clone(), version, payload.clone()));
+                    }
+                    let reason = format!(
+                        "{}: a record in {start}..{end} has no id",
+                        self.stream.name()
+                    );
+                    keyless.insert(
+                        key.clone(),
+                        Bad {
+                            key,
+                            version,
+                            payload,
+                            reason,
+                        },
+                    );
+                    continue;
+                };
+                if self.opts.keep_raw && seen.insert(identity(&key, version)) {
                     raw.push((key.clone(), version, record.to_string()));
                 }
                 let newer = buffer.get(&key).is_none_or(|old| old.version <= version);
@@ -347,18 +381,24 @@ impl Run<'_> {
             if next.is_none() {
                 break;
             }
-            if buffer.len() >= self.opts.flush_rows.max(1) {
-                self.flush(std::mem::take(&mut buffer), std::mem::take(&mut raw), None)
-                    .await?;
+            if buffer.len() + keyless.len() >= self.opts.flush_rows.max(1) {
+                self.flush(
+                    std::mem::take(&mut buffer),
+                    keyless.drain().map(|(_, b)| b).collect(),
+                    std::mem::take(&mut raw),
+                    None,
+                )
+                .await?;
                 flushed = true;
             }
         }
-        if buffer.is_empty() && raw.is_empty() && !flushed {
+        if buffer.is_empty() && raw.is_empty() && keyless.is_empty() && !flushed {
             self.defer(to_unix(end)).await?;
         } else {
             // Rows to write: the cursor travels in their commit (past any deferred one).
             self.deferred = None;
-            self.flush(buffer, raw, Some(to_unix(end))).await?;
+            let keyless = keyless.into_values().collect();
+            self.flush(buffer, keyless, raw, Some(to_unix(end))).await?;
         }
         self.report.windows += 1;
         self.report.cursor = Some(end);
@@ -374,28 +414,68 @@ impl Run<'_> {
 
     /// Maps a flush's records here, then hands the writes to a task, so the next pages are
     /// fetched and parsed while this flush is written. Writes stay strictly in order: a flush
-    /// starts writing only after the previous one committed.
+    /// starts writing only after the previous one committed. Records the stream cannot map
+    /// join `bad` (the flush's records without a key) and are written to
+    /// `quarantined_records` in the same flush, before its main table.
     async fn flush(
         &mut self,
         records: HashMap<String, Buffered>,
+        mut bad: Vec<Bad>,
         raw: Vec<(String, i64, String)>,
         cursor: Option<i64>,
     ) -> Result<()> {
+        let now = chrono::Utc::now().timestamp_micros();
         let raw = if raw.is_empty() {
             None
         } else {
-            Some(raw_batch(self.connector, self.stream.name(), &raw)?)
+            Some(raw_batch(self.connector, self.stream.name(), &raw, now)?)
         };
-        let records: Vec<Value> = records.into_values().map(|b| b.record).collect();
-        let mapped = if records.is_empty() {
+        let total = records.len() + bad.len();
+        let mut batch = quarantine::Batch {
+            keys: Vec::with_capacity(records.len()),
+            versions: Vec::with_capacity(records.len()),
+            records: Vec::with_capacity(records.len()),
+        };
+        for (k, b) in records {
+            batch.keys.push(k);
+            batch.versions.push(b.version);
+            batch.records.push(b.record);
+        }
+        let mapped = if total == 0 {
             Mapped::default()
         } else {
-            self.stream.map(&records)?
+            quarantine::map_setting_aside(
+                self.stream,
+                self.connector,
+                batch,
+                &mut bad,
+                quarantine::cap(total),
+                total,
+            )?
+        };
+        if !bad.is_empty() {
+            tracing::warn!(
+                connector = self.connector,
+                stream = self.stream.name(),
+                records = bad.len(),
+                first = %bad[0].reason,
+                "records set aside in quarantined_records"
+            );
+        }
+        let samples = bad
+            .iter()
+            .take(quarantine::SAMPLES)
+            .map(|b| truncate(&format!("record {}: {}", b.key, b.reason), 300).to_string())
+            .collect();
+        let flush = Flush {
+            raw,
+            quarantined: quarantine::batch(self.connector, self.stream.name(), &bad, now)?,
+            samples,
+            mapped,
+            cursor,
         };
         let writer = self.writer().await?;
-        self.pending = Some(AbortOnDrop(tokio::spawn(
-            writer.write_flush(raw, mapped, cursor),
-        )));
+        self.pending = Some(AbortOnDrop(tokio::spawn(writer.write_flush(flush))));
         Ok(())
     }
 
@@ -413,6 +493,8 @@ impl Run<'_> {
         self.report.appended = w.appended;
         self.report.merged = w.merged;
         self.report.skipped = w.skipped;
+        self.report.quarantined = w.quarantined;
+        self.report.quarantine_samples = w.samples.clone();
         self.report.rows = w.rows.clone();
         Ok(w)
     }
@@ -437,7 +519,7 @@ impl Run<'_> {
     async fn commit_deferred(&mut self) -> Result<()> {
         if let Some(d) = self.deferred.take() {
             self.report.cursor_commits += 1;
-            self.flush(HashMap::new(), Vec::new(), Some(d.cursor))
+            self.flush(HashMap::new(), Vec::new(), Vec::new(), Some(d.cursor))
                 .await?;
         }
         Ok(())
@@ -450,6 +532,16 @@ impl Run<'_> {
         self.idle = Some(w);
         Ok(())
     }
+}
+
+/// A window's identity of one read of a record (FNV-1a of key and version).
+fn identity(key: &str, version: i64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain(version.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -473,8 +565,12 @@ pub(super) fn column_text(batch: &RecordBatch, column: &str) -> Result<Vec<Strin
         .collect())
 }
 
-fn raw_batch(connector: &str, stream: &str, raw: &[(String, i64, String)]) -> Result<RecordBatch> {
-    let now = chrono::Utc::now().timestamp_micros();
+fn raw_batch(
+    connector: &str,
+    stream: &str,
+    raw: &[(String, i64, String)],
+    now: i64,
+) -> Result<RecordBatch> {
     let mut c = StringBuilder::new();
     let mut s = StringBuilder::new();
     let mut k = StringBuilder::new();

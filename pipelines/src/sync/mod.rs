@@ -7,11 +7,15 @@
 //!
 //! - `engine`: windows, pages, de-duplication, writes and the cursor, for any stream.
 //! - `writer`: one flush's rows into the lake, run as a task while the next pages arrive.
+//! - `quarantine`: records a stream cannot map (or identify) set aside, not failing the stream.
+//! - `streams`: a connector's streams one after another; a failing one does not stop the rest.
 //! - `conformance`: the checks every connector's stream must pass.
 //! - `tests_*`: each connector against its simulator, through the engine.
 
 pub mod conformance;
 pub mod engine;
+mod quarantine;
+mod streams;
 #[cfg(test)]
 mod tests_jst_streams;
 #[cfg(test)]
@@ -24,3 +28,5 @@ pub use engine::{
     EMPTY_WINDOWS_MAX_AGE, EMPTY_WINDOWS_PER_COMMIT, SyncOptions, SyncReport, cursor, cursor_id,
     sync_stream,
 };
+pub use quarantine::{SAMPLES as QUARANTINE_SAMPLES, cap as quarantine_cap};
+pub use streams::{StreamEvent, failed_streams, sync_streams};

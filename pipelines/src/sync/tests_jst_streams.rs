@@ -676,7 +676,7 @@ async fn jushuitan_refunds_and_purchases_pass_the_conformance_suite() {
         })
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(report.checks.len(), 5, "{name}: {:?}", report.checks);
+        assert_eq!(report.checks.len(), 6, "{name}: {:?}", report.checks);
         assert!(report.rows > 0, "{name}");
     }
 }
@@ -722,4 +722,146 @@ async fn orders_take_their_platform_from_the_shop_list_and_channels_their_codes(
     let ch = totals(&wh, "select channel, count(*), 0 from payments group by 1").await;
     let codes: Vec<&str> = ch.keys().map(String::as_str).collect();
     assert_eq!(codes, ["alipay", "bank", "cod", "wechat"], "{ch:?}");
+}
+
+/// An outbound document without `wms_co_id` (issue 16): it is set aside in
+/// `quarantined_records` with the reason, and every other shipment lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbound_document_without_its_warehouse_is_quarantined_and_the_others_land() {
+    let (sim, _dir, wh) = setup(SimConfig::default().unlimited()).await;
+    let when = t(day0() + chrono::Duration::days(4) + chrono::Duration::hours(3));
+    assert!(sim.state.world.upsert_in(sim::OUTBOUND, json!({
+        "io_id": 99_001, "o_id": 401, "so_id": "TB401", "shop_id": 10, "status": "Confirmed",
+        "io_date": when, "modified": when, "l_id": "ZT9001", "lc_id": "ZTO", "f_weight": "1.250",
+        "items": [{"ioi_id": 401, "oi_id": 4011, "sku_id": "SKU1", "qty": 1, "sale_price": "9.90", "sale_amount": "9.90"}]
+    })));
+    let s = stream(&sim, "shipments");
+    let mut o = opts(21);
+    o.window = Some(Duration::from_secs(3 * 24 * 3600));
+    let r = sync_stream(&wh, "jst-streams", &s, &o, &|_| {})
+        .await
+        .expect("the stream completes");
+    assert_eq!(r.quarantined, 1, "{r:?}");
+    assert!(
+        r.quarantine_samples[0].contains("wms_co_id"),
+        "{:?}",
+        r.quarantine_samples
+    );
+    let confirmed = sim
+        .state
+        .world
+        .all_in(sim::OUTBOUND)
+        .iter()
+        .filter(|d| d["status"] == "Confirmed" && d.get("wms_co_id").is_some())
+        .count() as i64;
+    assert_eq!(confirmed, (1..=400).filter(|i| i % 7 != 0).count() as i64);
+    let landed = totals(
+        &wh,
+        "select 'all', count(*), count(distinct shipment_id) from shipments",
+    )
+    .await;
+    assert_eq!(landed["all"], (confirmed, confirmed));
+    let q = totals(
+        &wh,
+        "select record_key || ' ' || stream || ' ' || reason, count(*), max(record_version) from quarantined_records group by 1",
+    )
+    .await;
+    let keys: Vec<&String> = q.keys().collect();
+    assert_eq!(keys.len(), 1, "{q:?}");
+    assert!(
+        keys[0].starts_with("99001 shipments ") && keys[0].contains("`wms_co_id`"),
+        "{q:?}"
+    );
+    // The raw log keeps the document too, and the cursor moved past its window.
+    let raw = totals(
+        &wh,
+        "select record_key, count(*), 0 from raw_records where record_key = '99001' group by 1",
+    )
+    .await;
+    assert_eq!(raw["99001"].0, 1);
+    assert_eq!(
+        super::cursor(&wh, "jst-streams", s.as_ref())
+            .await
+            .expect("cursor"),
+        Some(day0() + chrono::Duration::days(21))
+    );
+}
+
+/// Every stream of the connector, as `connector sync` and the job runner run them: inventory
+/// fails outright (a warehouse whose `wms_co_id` is not a number, so the warehouse list it
+/// walks cannot be read), and the streams after it (purchases, SKUs, shops, warehouses) still
+/// land, with their cursors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_fails_outright_does_not_stop_the_others() {
+    let (sim, _dir, wh) = setup(SimConfig::default().unlimited()).await;
+    assert!(sim.state.world.upsert_in(
+        sim::WAREHOUSES,
+        json!({"wms_co_id": "W-X", "name": "外仓", "co_id": 1, "is_main": false, "status": "生效"})
+    ));
+    let settings: JstSettings = serde_json::from_value(json!({
+        "base_url": sim.base_url(), "app_key": sim.state.config.app_key,
+        "per_second": 0, "per_minute": 0, "timeout_secs": 5, "max_retries": 2
+    }))
+    .expect("settings");
+    let mut secrets = Secrets::default();
+    secrets.insert("app_secret", sim.state.config.app_secret.clone());
+    secrets.insert("access_token", "tok");
+    let streams = build_streams(&settings, &secrets, Arc::new(NoTokenSink), &[]).expect("streams");
+    let names: Vec<&str> = streams.iter().map(|s| s.name()).collect();
+    assert!(
+        names.iter().position(|n| *n == "inventory")
+            < names.iter().position(|n| *n == "warehouses"),
+        "{names:?}"
+    );
+    let started = std::sync::Mutex::new(Vec::new());
+    let outcomes = super::sync_streams(&wh, "jst-all", &streams, &opts(21), &|e| {
+        if let super::StreamEvent::Started(n) = e {
+            started.lock().expect("lock").push(n.to_string());
+        }
+    })
+    .await;
+    assert_eq!(
+        outcomes.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        names,
+        "every stream ran, in order"
+    );
+    assert_eq!(*started.lock().expect("lock"), names);
+    let failed = super::failed_streams(&outcomes);
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, "inventory");
+    assert!(
+        failed[0].1.to_string().contains("wms_co_id"),
+        "{}",
+        failed[0].1
+    );
+    for (name, outcome) in &outcomes {
+        if name != "inventory" {
+            let r = outcome.as_ref().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(r.quarantined, 0, "{name}: {r:?}");
+        }
+    }
+    assert_eq!(
+        totals(&wh, "select 'n', count(*), 0 from stock_snapshots").await["n"].0,
+        0
+    );
+    for (table, want) in [
+        ("purchase_orders", sim.state.world.len_of(sim::PURCHASES)),
+        ("skus", sim.state.world.len_of(sim::SKUS)),
+        ("shops", sim.state.world.len_of(sim::SHOPS)),
+        ("warehouses", sim.state.world.len_of(sim::WAREHOUSES)),
+        ("refunds", sim.state.world.len_of(sim::REFUNDS)),
+    ] {
+        let n = totals(&wh, &format!("select 'n', count(*), 0 from {table}")).await["n"].0;
+        assert_eq!(n, want as i64, "{table}");
+    }
+    for s in &streams {
+        let c = super::cursor(&wh, "jst-all", s.as_ref())
+            .await
+            .expect("cursor");
+        if s.name() == "inventory" {
+            assert_eq!(c, None, "the failed stream's cursor did not move");
+        } else if s.name() != "orders" {
+            assert_eq!(c, Some(day0() + chrono::Duration::days(21)), "{}", s.name());
+        }
+    }
 }

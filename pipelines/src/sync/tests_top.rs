@@ -347,3 +347,76 @@ async fn empty_windows_of_a_long_backfill_share_their_cursor_commits() {
         want
     );
 }
+
+/// `cargo test -p pipelines --lib -- --ignored top_two_year_backfill_bench --nocapture`: a
+/// two-year backfill of one shop at the platform's real limits (10 a second, 400 a minute):
+/// its commits and how much of the API budget it used (BENCHMARKS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn top_two_year_backfill_bench() {
+    let state = TopSimState::new(TopSimConfig::default(), generate(600, 17, day0(), 730));
+    let (per_second, per_minute) = (state.config.per_second, state.config.per_minute);
+    let sim = RunningTopSim::start(state, 0).await.expect("sim");
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = Warehouse::open(&LakeConfig {
+        url: dir.path().display().to_string(),
+        ..Default::default()
+    })
+    .await
+    .expect("lake");
+    let settings = TopSettings {
+        gateway_url: sim.gateway_url(),
+        app_key: sim.state.config.app_key.clone(),
+        shop_id: SHOPS[0].into(),
+        platform: None,
+        sign_method: "md5".into(),
+        page_size: 100,
+        per_second: per_second.unwrap_or(0) as u32,
+        per_minute: per_minute.unwrap_or(0) as u32,
+        timeout_secs: 10,
+        max_retries: 6,
+        backoff_ms: 100,
+        max_ban_secs: 60,
+        reverse_paging: true,
+    };
+    let mut secrets = Secrets::default();
+    secrets.insert("app_secret", sim.state.config.app_secret.clone());
+    secrets.insert("session", session_for(0));
+    let s = build_streams(
+        &settings,
+        &secrets,
+        Arc::new(NoTokenSink),
+        &["orders".into()],
+    )
+    .expect("streams")
+    .remove(0);
+    let before = wh.version("orders").await.expect("version");
+    let to = day0() + chrono::Duration::days(730);
+    let r = sync_stream(&wh, "top-0", &s, &SyncOptions::new(day0(), to), &|_| {})
+        .await
+        .expect("sync");
+    let commits = wh.version("orders").await.expect("version") - before;
+    let calls = r.client.requests;
+    // The fastest compliant caller: bursts of `per_second` each second, `per_minute` a minute.
+    let (ps, pm) = (
+        per_second.unwrap_or(10) as u64,
+        per_minute.unwrap_or(400) as u64,
+    );
+    let best = 60 * ((calls - 1) / pm) + ((calls - 1) % pm) / ps;
+    let refused = sim
+        .state
+        .stats
+        .rate_limited
+        .load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "TOP 2-year backfill: {} windows ({} empty), {calls} calls in {:.1} s, {refused} refused; \
+         {commits} commits to orders; the budget allows the calls in {best} s: {:.0} % of the budget",
+        r.windows,
+        r.empty_windows,
+        r.elapsed.as_secs_f64(),
+        100.0 * best as f64 / r.elapsed.as_secs_f64()
+    );
+    let full = r.windows - r.empty_windows;
+    assert!(commits <= full + r.empty_windows.div_ceil(EMPTY_WINDOWS_PER_COMMIT as u64) + 1);
+    assert_eq!(refused, 0);
+}

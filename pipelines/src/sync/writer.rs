@@ -26,6 +26,20 @@ struct Known {
     foreign: HashSet<String>,
 }
 
+/// One flush: what the engine fetched and mapped, ready to be written.
+#[derive(Debug)]
+pub(crate) struct Flush {
+    /// `raw_records` rows of every record fetched.
+    pub(crate) raw: Option<RecordBatch>,
+    /// `quarantined_records` rows of the records set aside.
+    pub(crate) quarantined: Option<RecordBatch>,
+    /// The first reasons records were set aside.
+    pub(crate) samples: Vec<String>,
+    pub(crate) mapped: Mapped,
+    /// The cursor to commit with the main table.
+    pub(crate) cursor: Option<i64>,
+}
+
 /// Writes flushes of one stream.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -39,6 +53,9 @@ pub(crate) struct Writer {
     pub(crate) appended: u64,
     pub(crate) merged: u64,
     pub(crate) skipped: u64,
+    pub(crate) quarantined: u64,
+    /// The first reasons records were set aside (at most `quarantine::SAMPLES`).
+    pub(crate) samples: Vec<String>,
     pub(crate) rows: HashMap<String, u64>,
 }
 
@@ -54,25 +71,39 @@ impl Writer {
             appended: 0,
             merged: 0,
             skipped: 0,
+            quarantined: 0,
+            samples: Vec::new(),
             rows: HashMap::new(),
         }
     }
 
-    /// Writes one flush: raw records first, then the mapped child tables in order, then the
-    /// main table; `cursor` goes into the main table's commit (committed alone if the flush
-    /// has no rows for it).
-    pub(crate) async fn write_flush(
-        mut self,
-        raw: Option<RecordBatch>,
-        mapped: Mapped,
-        cursor: Option<i64>,
-    ) -> Result<Self> {
-        if let Some(batch) = raw {
-            self.wh
-                .write("raw_records", Owner::source(self.label.clone()))
-                .writer(&self.label)
-                .append(&[batch])
-                .await?;
+    /// Writes one flush: raw records first, then the records set aside, then the mapped child
+    /// tables in order, then the main table; `cursor` goes into the main table's commit
+    /// (committed alone if the flush has no rows for it). A crash before that commit leaves
+    /// the cursor behind everything this flush set aside, so a record is either quarantined
+    /// or read again.
+    pub(crate) async fn write_flush(mut self, flush: Flush) -> Result<Self> {
+        let Flush {
+            raw,
+            quarantined,
+            samples,
+            mapped,
+            cursor,
+        } = flush;
+        for (table, batch) in [("raw_records", raw), ("quarantined_records", quarantined)] {
+            if let Some(batch) = batch {
+                let n = batch.num_rows() as u64;
+                self.wh
+                    .write(table, Owner::source(self.label.clone()))
+                    .writer(&self.label)
+                    .append(&[batch])
+                    .await?;
+                if table == "quarantined_records" {
+                    self.quarantined += n;
+                    let room = super::quarantine::SAMPLES.saturating_sub(self.samples.len());
+                    self.samples.extend(samples.iter().take(room).cloned());
+                }
+            }
         }
         // All tables of a stream carry one owner; an empty child batch (an order that lost
         // all its lines) takes it from its siblings.

@@ -378,4 +378,13 @@ pub static CATALOG: &[TableDef] = &[
         col("fetched_at", Timestamp, false, "when zhongtai read it"),
         col("payload", Text, false, "the record as JSON: the values received, re-serialised (object keys sorted)"),
     ]),
+    table!("quarantined_records", "records a sync fetched but could not map (or identify): set aside so the rest of their stream lands; append-only", pk: ["connector", "stream", "record_key", "record_version", "fetched_at"], part: ["stream"], [
+        col("connector", Text, false, "registered connector name"),
+        col("stream", Text, false, "stream, e.g. shipments"),
+        col("record_key", Text, false, "the record's id on the platform; `?` and a hash of the payload for a record without one"),
+        col("record_version", Int, false, "the record's version (rowversion or modified time); higher is newer"),
+        col("fetched_at", Timestamp, false, "when zhongtai read it"),
+        col("reason", Text, false, "why it was set aside: the mapping's error, naming the field"),
+        col("payload", Text, false, "the record as JSON: the values received, re-serialised (object keys sorted)"),
+    ]),
 ];
