@@ -11,6 +11,7 @@
 //! columns. Either is a programming error in the generator, which the tests catch.
 //! [`TableBuf::end`] fills the trailing `source` column and closes the row.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -38,11 +39,11 @@ pub(crate) struct TableBuf {
     cols: Vec<ColBuf>,
     at: usize,
     rows: usize,
-    source: &'static str,
+    source: Cow<'static, str>,
 }
 
 impl TableBuf {
-    pub(crate) fn new(def: &'static TableDef, source: &'static str) -> Self {
+    pub(crate) fn new(def: &'static TableDef, source: impl Into<Cow<'static, str>>) -> Self {
         assert_eq!(def.columns.last().map(|c| c.name), Some(SOURCE_COLUMN));
         let cols = def
             .columns
@@ -67,7 +68,7 @@ impl TableBuf {
             cols,
             at: 0,
             rows: 0,
-            source,
+            source: source.into(),
         }
     }
 
@@ -243,8 +244,9 @@ impl TableBuf {
                 self.def.columns[self.at].name
             );
         }
-        let source = self.source;
-        self.text(SOURCE_COLUMN, source);
+        let source = std::mem::take(&mut self.source);
+        self.text(SOURCE_COLUMN, &source);
+        self.source = source;
         self.at = 0;
         self.rows += 1;
     }

@@ -27,9 +27,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::{
-    Array, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder,
-};
+use arrow::array::{Array, AsArray, RecordBatch};
 use chrono::NaiveDateTime;
 use connectors::stream::{Mapped, RawPage, Stream, StreamError, StreamStats};
 use serde_json::Value;
@@ -190,6 +188,7 @@ pub async fn sync_stream(
         base_stats,
         progress,
         deferred: None,
+        carry: None,
     };
     let windows: Vec<(NaiveDateTime, NaiveDateTime)> = match window {
         None => vec![(opts.from, opts.to)],
@@ -216,7 +215,13 @@ pub async fn sync_stream(
         let Some(f) = fetching.pop_front() else {
             break;
         };
-        run.window(f).await?;
+        if let Err(e) = run.window(f).await {
+            // The windows read before the failure are complete: commit them.
+            if let Err(e2) = run.finish().await {
+                tracing::warn!(stream = stream.name(), error = %e2, "committing the windows before a failure");
+            }
+            return Err(e);
+        }
     }
     run.finish().await?;
     run.report.elapsed = started.elapsed();
@@ -238,7 +243,29 @@ struct Run<'a> {
     progress: &'a (dyn Fn(&SyncReport) + Sync),
     /// The cursor past empty windows, not committed yet (see [`EMPTY_WINDOWS_PER_COMMIT`]).
     deferred: Option<Deferred>,
+    /// Complete windows with records, held while the writer is busy (see [`Carry`]).
+    carry: Option<Carry>,
 }
+
+/// Windows with records coalesce: while the previous flush is still being committed, a
+/// complete window's records wait here and join the next window's flush, so a backfill of
+/// many small windows commits as fast as the lake allows and no slower than the API: one
+/// commit per window when commits are quick, a commit per several windows when they are
+/// not. A carry is committed once the writer is free, once it holds `flush_rows` records,
+/// after [`CARRY_MAX_AGE`], before a window's own mid-window flush, at the end of the run
+/// and before a failure is returned. A crash loses only the carried cursor move: the next
+/// run reads those windows again.
+struct Carry {
+    buffer: HashMap<String, Buffered>,
+    raw: Vec<(String, i64, String)>,
+    keyless: HashMap<String, Bad>,
+    /// The end of the last window carried (Unix seconds).
+    cursor: i64,
+    since: Instant,
+}
+
+/// The longest complete windows wait in a [`Carry`] for the writer.
+pub const CARRY_MAX_AGE: Duration = Duration::from_secs(10);
 
 /// Empty windows move the cursor in memory; it is committed with the next window that holds
 /// records, at the end of the run, or after this many empty windows (or
@@ -330,6 +357,7 @@ impl Run<'_> {
         let mut keyless_seen: HashSet<(String, i64)> = HashSet::new();
         let mut next: Option<String>;
         let mut flushed = false;
+        let mut received = 0usize;
         loop {
             let page = match f.pages.recv().await {
                 Some(p) => p?,
@@ -342,6 +370,7 @@ impl Run<'_> {
             };
             self.report.pages += 1;
             self.report.records += page.rows.len() as u64;
+            received += page.rows.len();
             for record in page.rows {
                 let version = self.stream.record_version(&record);
                 let Some(key) = self.stream.record_key(&record) else {
@@ -382,6 +411,7 @@ impl Run<'_> {
                 break;
             }
             if buffer.len() + keyless.len() >= self.opts.flush_rows.max(1) {
+                self.flush_carry().await?;
                 self.flush(
                     std::mem::take(&mut buffer),
                     keyless.drain().map(|(_, b)| b).collect(),
@@ -392,13 +422,48 @@ impl Run<'_> {
                 flushed = true;
             }
         }
-        if buffer.is_empty() && raw.is_empty() && keyless.is_empty() && !flushed {
+        let empty = received == 0 && !flushed;
+        if empty && self.carry.is_none() {
             self.defer(to_unix(end)).await?;
         } else {
             // Rows to write: the cursor travels in their commit (past any deferred one).
             self.deferred = None;
-            let keyless = keyless.into_values().collect();
-            self.flush(buffer, keyless, raw, Some(to_unix(end))).await?;
+            if empty {
+                self.report.empty_windows += 1;
+            }
+            let since = match self.carry.take() {
+                Some(c) => {
+                    // The carried windows are older: a record read again here wins.
+                    for (k, b) in c.buffer {
+                        if buffer.get(&k).is_none_or(|new| new.version < b.version) {
+                            buffer.insert(k, b);
+                        }
+                    }
+                    raw.splice(0..0, c.raw);
+                    for (k, b) in c.keyless {
+                        keyless.entry(k).or_insert(b);
+                    }
+                    c.since
+                }
+                None => Instant::now(),
+            };
+            let busy = self.pending.as_ref().is_some_and(|p| !p.0.is_finished());
+            if !flushed
+                && busy
+                && buffer.len() + keyless.len() < self.opts.flush_rows.max(1)
+                && since.elapsed() < CARRY_MAX_AGE
+            {
+                self.carry = Some(Carry {
+                    buffer,
+                    raw,
+                    keyless,
+                    cursor: to_unix(end),
+                    since,
+                });
+            } else {
+                let keyless = keyless.into_values().collect();
+                self.flush(buffer, keyless, raw, Some(to_unix(end))).await?;
+            }
         }
         self.report.windows += 1;
         self.report.cursor = Some(end);
@@ -425,11 +490,7 @@ impl Run<'_> {
         cursor: Option<i64>,
     ) -> Result<()> {
         let now = chrono::Utc::now().timestamp_micros();
-        let raw = if raw.is_empty() {
-            None
-        } else {
-            Some(raw_batch(self.connector, self.stream.name(), &raw, now)?)
-        };
+        let raw = raw_batch(self.connector, self.stream.name(), &raw, now)?;
         let total = records.len() + bad.len();
         let mut batch = quarantine::Batch {
             keys: Vec::with_capacity(records.len()),
@@ -525,8 +586,18 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Commits a deferred cursor and waits for the last flush.
+    /// Writes the carried windows with their cursor.
+    async fn flush_carry(&mut self) -> Result<()> {
+        if let Some(c) = self.carry.take() {
+            let keyless = c.keyless.into_values().collect();
+            self.flush(c.buffer, keyless, c.raw, Some(c.cursor)).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits carried windows and a deferred cursor, and waits for the last flush.
     async fn finish(&mut self) -> Result<()> {
+        self.flush_carry().await?;
         self.commit_deferred().await?;
         let w = self.writer().await?;
         self.idle = Some(w);
@@ -570,51 +641,21 @@ fn raw_batch(
     stream: &str,
     raw: &[(String, i64, String)],
     now: i64,
-) -> Result<RecordBatch> {
-    let mut c = StringBuilder::new();
-    let mut s = StringBuilder::new();
-    let mut k = StringBuilder::new();
-    let mut v = Int64Builder::new();
-    let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let mut p = StringBuilder::new();
-    let mut src = StringBuilder::new();
+) -> Result<Option<RecordBatch>> {
+    let mut b = crate::rows::TableBuf::new(
+        crate::rows::table_def("raw_records")?,
+        format!("connector:{connector}"),
+    );
     for (key, version, record) in raw {
-        c.append_value(connector);
-        s.append_value(stream);
-        k.append_value(key);
-        v.append_value(*version);
-        t.append_value(now);
-        p.append_value(record);
-        src.append_value(format!("connector:{connector}"));
+        b.text("connector", connector)
+            .text("stream", stream)
+            .text("record_key", key)
+            .int("record_version", *version)
+            .ts("fetched_at", now)
+            .text("payload", record)
+            .end();
     }
-    let cols: Vec<std::sync::Arc<dyn Array>> = vec![
-        std::sync::Arc::new(c.finish()),
-        std::sync::Arc::new(s.finish()),
-        std::sync::Arc::new(k.finish()),
-        std::sync::Arc::new(v.finish()),
-        std::sync::Arc::new(t.finish()),
-        std::sync::Arc::new(p.finish()),
-        std::sync::Arc::new(src.finish()),
-    ];
-    let names = [
-        "connector",
-        "stream",
-        "record_key",
-        "record_version",
-        "fetched_at",
-        "payload",
-        "source",
-    ];
-    let fields: Vec<arrow::datatypes::Field> = names
-        .iter()
-        .zip(&cols)
-        .map(|(n, a)| arrow::datatypes::Field::new(*n, a.data_type().clone(), false))
-        .collect();
-    RecordBatch::try_new(
-        std::sync::Arc::new(arrow::datatypes::Schema::new(fields)),
-        cols,
-    )
-    .map_err(|e| PipelineError::Internal(format!("building raw records: {e}")))
+    Ok(b.take())
 }
 
 #[cfg(test)]

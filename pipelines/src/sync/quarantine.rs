@@ -13,9 +13,7 @@
 //! something systemic is wrong (a changed platform format, a mapping bug): the stream fails
 //! as it did before quarantine existed, writing nothing of the flush.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, Int64Builder, RecordBatch, StringBuilder, TimestampMicrosecondBuilder};
+use arrow::array::RecordBatch;
 use connectors::stream::{Mapped, Stream, StreamError};
 use serde_json::Value;
 
@@ -172,53 +170,19 @@ pub(super) fn batch(
     bad: &[Bad],
     now: i64,
 ) -> Result<Option<RecordBatch>> {
-    if bad.is_empty() {
-        return Ok(None);
+    let mut b = crate::rows::TableBuf::new(
+        crate::rows::table_def("quarantined_records")?,
+        format!("connector:{connector}"),
+    );
+    for q in bad {
+        b.text("connector", connector)
+            .text("stream", stream)
+            .text("record_key", &q.key)
+            .int("record_version", q.version)
+            .ts("fetched_at", now)
+            .text("reason", &q.reason)
+            .text("payload", &q.payload)
+            .end();
     }
-    let mut c = StringBuilder::new();
-    let mut s = StringBuilder::new();
-    let mut k = StringBuilder::new();
-    let mut v = Int64Builder::new();
-    let mut t = TimestampMicrosecondBuilder::new().with_timezone("UTC");
-    let mut r = StringBuilder::new();
-    let mut p = StringBuilder::new();
-    let mut src = StringBuilder::new();
-    for b in bad {
-        c.append_value(connector);
-        s.append_value(stream);
-        k.append_value(&b.key);
-        v.append_value(b.version);
-        t.append_value(now);
-        r.append_value(&b.reason);
-        p.append_value(&b.payload);
-        src.append_value(format!("connector:{connector}"));
-    }
-    let cols: Vec<Arc<dyn Array>> = vec![
-        Arc::new(c.finish()),
-        Arc::new(s.finish()),
-        Arc::new(k.finish()),
-        Arc::new(v.finish()),
-        Arc::new(t.finish()),
-        Arc::new(r.finish()),
-        Arc::new(p.finish()),
-        Arc::new(src.finish()),
-    ];
-    let names = [
-        "connector",
-        "stream",
-        "record_key",
-        "record_version",
-        "fetched_at",
-        "reason",
-        "payload",
-        "source",
-    ];
-    let fields: Vec<arrow::datatypes::Field> = names
-        .iter()
-        .zip(&cols)
-        .map(|(n, a)| arrow::datatypes::Field::new(*n, a.data_type().clone(), false))
-        .collect();
-    RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), cols)
-        .map(Some)
-        .map_err(|e| PipelineError::Internal(format!("building quarantined records: {e}")))
+    Ok(b.take())
 }

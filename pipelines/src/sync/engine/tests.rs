@@ -360,5 +360,34 @@ async fn jushuitan_orders_pass_the_conformance_suite() {
     assert_eq!(report.rows, 900 + 1_800 + 900);
 }
 
+/// The negative of check 6: one payment whose channel no mapping knows is kept raw, and the
+/// conformance suite names it instead of passing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_schema_channel_fails_the_conformance_suite_by_name() {
+    let mut docs = world(60);
+    docs[17]["pays"][0]["payment"] = json!("PayPal");
+    let (sim, _dir, _wh) = setup(&docs, Vec::new()).await;
+    let stream: Arc<dyn connectors::stream::Stream> = Arc::new(JstOrders::new(client(&sim), 50));
+    let err = crate::sync::conformance::check(&crate::sync::conformance::Target {
+        connector: "jst-conf-bad",
+        stream,
+        from: day0(),
+        to: day0() + chrono::Duration::days(21),
+        window: Duration::from_secs(2 * 24 * 3600),
+        empty_from: day0() - chrono::Duration::days(30),
+        empty_to: day0() - chrono::Duration::days(20),
+        throttle: &|| {},
+    })
+    .await
+    .expect_err("an off-schema channel must fail the suite")
+    .to_string();
+    assert!(err.contains("canonical values"), "{err}");
+    assert!(err.contains("payments.channel = \"PayPal\""), "{err}");
+    assert!(
+        !err.contains("alipay"),
+        "only the off-list value is named: {err}"
+    );
+}
+
 mod owners;
 mod quarantine;
