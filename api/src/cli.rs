@@ -148,6 +148,10 @@ pub struct BreaksArgs {
     /// At most this many rows, largest amount at stake first.
     #[arg(long, default_value_t = 100)]
     pub limit: u64,
+    /// Count `age_days` from each break's business date to this day (Asia/Shanghai)
+    /// [default: today].
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }

@@ -64,6 +64,46 @@ fn reconcile_finds_the_planted_breaks_and_the_queue_can_be_worked() {
         assert_eq!(fen(&r["difference"]), a - e, "{r:?}");
     }
 
+    // Age counts business days from the break's date to --as-of, not from when it was seen;
+    // a listing says how much of the queue it shows and what the whole queue has at stake.
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).expect("date");
+    let out = lake.run(&[
+        "reconcile",
+        "breaks",
+        "--limit",
+        "3",
+        "--as-of",
+        "2026-11-30",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let top: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json rows");
+    assert_eq!(top.len(), 3);
+    for r in &top {
+        let date: chrono::NaiveDate = s(&r["break_date"]).parse().expect("break_date");
+        assert_eq!(int(&r["age_days"]), (as_of - date).num_days(), "{r:?}");
+    }
+    let at_stake: i64 = rows
+        .iter()
+        .filter_map(|r| r.get("amount_at_stake").filter(|v| !v.is_null()).map(fen))
+        .sum();
+    let footer = String::from_utf8_lossy(&out.stderr).to_string();
+    let want_footer = format!(
+        "showing 3 of {} breaks (open), amount at stake ¥{}.{:02}",
+        rows.len(),
+        at_stake / 100,
+        at_stake % 100
+    );
+    assert!(
+        footer.contains(&want_footer),
+        "{footer:?} lacks {want_footer:?}"
+    );
+
     // Work the queue: ignore one with a note; a re-run keeps it ignored and new is 0.
     let (_, id, _) = want.iter().next().expect("one").clone();
     let err = lake.fails(&["reconcile", "ignore", &id]);

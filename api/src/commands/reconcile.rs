@@ -147,18 +147,50 @@ async fn breaks(cfg: &Config, args: &BreaksArgs) -> anyhow::Result<()> {
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
-    let now = Utc::now().timestamp();
+    // Age is business time: days from the break's date to the as-of day, so a break dated
+    // two years back that a late run finds is two years old, not new.
+    let as_of = args.as_of.unwrap_or_else(today);
+    let as_of_days = (as_of - chrono::NaiveDate::default()).num_days();
     let sql = format!(
         "SELECT break_id, check_name, kind, status, period, break_date, shop_id, key_values, unit, \
          expected, actual, difference, amount_at_stake, detail, first_seen_at, last_seen_at, \
-         CAST(({now} - to_unixtime(first_seen_at)) / 86400 AS BIGINT) AS age_days, \
+         ({as_of_days} - CAST(CAST(break_date AS INT) AS BIGINT)) AS age_days, \
          resolution, note, updated_by FROM recon_breaks {filter} \
          ORDER BY amount_at_stake DESC, break_id LIMIT {}",
         args.limit
     );
     let wh = super::open(cfg).await?;
     let batches = wh.query(&sql).await?;
-    write_batches(&mut std::io::stdout().lock(), &batches, args.format)
+    let shown: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let (total, at_stake) = queue_totals(&wh, &filter).await?;
+    write_batches(&mut std::io::stdout().lock(), &batches, args.format)?;
+    // On stderr, so the rows on stdout stay machine-readable.
+    eprintln!(
+        "showing {shown} of {total} breaks ({}), amount at stake ¥{at_stake} in all {total}",
+        args.status
+    );
+    Ok(())
+}
+
+/// How many breaks match `filter` and their amount at stake, exact (text of the decimal).
+async fn queue_totals(wh: &warehouse::Warehouse, filter: &str) -> anyhow::Result<(i64, String)> {
+    use arrow::array::{Array, AsArray};
+    let batches = wh
+        .query(&format!(
+            "SELECT count(*) AS n, CAST(coalesce(sum(amount_at_stake), 0) AS VARCHAR) AS s \
+             FROM recon_breaks {filter}"
+        ))
+        .await?;
+    let b = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .context("counting the queue returned no row")?;
+    let n = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Int64)?;
+    let n = n.as_primitive::<arrow::datatypes::Int64Type>();
+    let s = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Utf8)?;
+    let s = s.as_string::<i32>();
+    let total = if n.is_valid(0) { n.value(0) } else { 0 };
+    Ok((total, s.value(0).to_string()))
 }
 
 async fn act(cfg: &Config, args: &BreakActionArgs, action: Action) -> anyhow::Result<()> {
