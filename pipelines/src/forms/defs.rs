@@ -617,7 +617,7 @@ pub static FORMS: &[FormDef] = &[
             req("name", NAME, "name"),
             opt(
                 "platform",
-                Enum(&["taobao", "tmall", "jd", "douyin", "internal"]),
+                Enum(&["taobao", "tmall", "jd", "douyin", "pinduoduo", "internal"]),
                 "platform; omit when all take part",
             ),
             req("start_date", Date, "first day"),

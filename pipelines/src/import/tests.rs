@@ -210,7 +210,7 @@ fn word_lists_come_from_the_schema_and_the_forms() {
     );
     assert_eq!(
         one_of("campaigns", "platform"),
-        Some(&["taobao", "tmall", "jd", "douyin", "internal"][..])
+        Some(&["taobao", "tmall", "jd", "douyin", "pinduoduo", "internal"][..])
     );
     assert!(
         one_of("platform_bills", "kind")

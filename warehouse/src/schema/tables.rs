@@ -37,7 +37,7 @@ macro_rules! table {
 pub static CATALOG: &[TableDef] = &[
     table!("shops", "a storefront on a platform (or the internal channel)", pk: ["shop_id"], part: [], [
         col("shop_id", Text, false, "zhongtai shop id"),
-        col("platform", Text, false, "taobao | tmall | jd | douyin | internal"),
+        col("platform", Text, false, "taobao | tmall | jd | douyin | pinduoduo | internal"),
         col("name", Text, false, "shop name as shown to buyers"),
         col("seller_nick", Text, true, "platform seller account"),
         col("opened_at", Timestamp, true, "when the shop opened"),

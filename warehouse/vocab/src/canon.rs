@@ -6,7 +6,7 @@
 //! unknown value is visible rather than silently `unknown`.
 
 /// The platform codes of `shops.platform` and `orders.platform`.
-pub const PLATFORMS: &[&str] = &["taobao", "tmall", "jd", "douyin", "internal"];
+pub const PLATFORMS: &[&str] = &["taobao", "tmall", "jd", "douyin", "pinduoduo", "internal"];
 
 /// The channel codes of `payments.channel`.
 pub const PAYMENT_CHANNELS: &[&str] = &[
@@ -36,6 +36,7 @@ pub fn platform(raw: &str) -> Option<&'static str> {
         "douyin" | "dy" | "doudian" | "fxg" | "抖音" | "抖店" | "抖音小店" | "抖音电商" => {
             "douyin"
         }
+        "pinduoduo" | "pdd" | "yangkeduo" | "拼多多" | "拼多多店" => "pinduoduo",
         "internal" | "own" | "offline" | "自有商城" | "自营" | "线下" | "门店" | "官网"
         | "内部" => "internal",
         _ => return None,
@@ -70,6 +71,8 @@ mod tests {
             ("京东", "jd"),
             ("抖音", "douyin"),
             ("抖店", "douyin"),
+            ("拼多多", "pinduoduo"),
+            ("PDD", "pinduoduo"),
             ("自有商城", "internal"),
             (" internal ", "internal"),
         ] {
@@ -85,7 +88,7 @@ mod tests {
         ] {
             assert_eq!(payment_channel(raw), Some(code), "{raw}");
         }
-        assert_eq!(platform("拼多多"), None);
+        assert_eq!(platform("亚马逊"), None);
         assert_eq!(payment_channel("积分"), None);
         for p in PLATFORMS {
             assert_eq!(platform(p), Some(*p));
